@@ -1,0 +1,105 @@
+// Package source defines where releases come from: the Source interface and
+// the Release and Asset types that every source (the signed feed, GitHub
+// releases, an S3 bucket, a git repository) returns.
+//
+// A Source is transport plus metadata. It is not trusted to carry the right
+// bytes: the updater hashes every download and compares it with a digest the
+// source could only have taken from metadata that the caller's verifier
+// accepted (a signed feed, a signed checksums file), or that came from an API
+// the caller chose to trust (GitHub's asset digest over TLS).
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/molt-go/update/verify"
+)
+
+// Errors returned by sources. They can be tested against with errors.Is, and
+// the update package re-exports them under the same values.
+var (
+	// ErrNotFound means the source, its feed or an asset does not exist.
+	ErrNotFound = errors.New("source: not found")
+	// ErrUnavailable means the source answered with a server error or could
+	// not be reached; trying again later may work.
+	ErrUnavailable = errors.New("source: unavailable")
+	// ErrInsecureRedirect means an https request was redirected to plain http.
+	ErrInsecureRedirect = errors.New("source: https redirected to http")
+	// ErrBadMetadata means the feed, release list or checksums file could not
+	// be parsed.
+	ErrBadMetadata = errors.New("source: malformed metadata")
+	// ErrAccess means the source refused the credentials (HTTP 401/403, S3
+	// AccessDenied, a token without access).
+	ErrAccess = errors.New("source: access denied")
+)
+
+// Source lists releases and opens their assets.
+type Source interface {
+	// Releases lists the releases the source offers. Metadata that vouches
+	// for assets (a signed feed, a signed checksums file) is checked with v
+	// before any digest from it is returned; v is nil only when the caller
+	// explicitly chose to run without verification.
+	Releases(ctx context.Context, v verify.Verifier) (*Listing, error)
+	// Open returns the asset's bytes starting at offset, so that a broken
+	// download can resume where it stopped. A source that cannot seek
+	// returns an error for offset > 0.
+	Open(ctx context.Context, a Asset, offset int64) (io.ReadCloser, error)
+}
+
+// Listing is what a source returned in one look.
+type Listing struct {
+	// App is the application the metadata was signed for; empty when the
+	// source does not say. The updater refuses metadata for another app.
+	App string
+	// Serial is the metadata's version counter; the updater refuses a
+	// listing whose serial is lower than the highest it has seen, so a
+	// replayed old feed cannot hide newer releases. Zero means the source
+	// has no counter.
+	Serial int64
+	// Expires is when the metadata stops being valid, so a frozen mirror
+	// cannot serve a stale feed forever. Zero means no expiry.
+	Expires time.Time
+	// Releases in any order.
+	Releases []Release
+}
+
+// Release is one version of the program.
+type Release struct {
+	// Version is a semantic version, with or without a leading "v".
+	Version string
+	// Published is when the release was made; zero when unknown.
+	Published time.Time
+	// Notes are the release notes, if the source has any.
+	Notes string
+	// Assets are the files of the release, one per platform or so.
+	Assets []Asset
+}
+
+// Asset is one downloadable file of a release.
+type Asset struct {
+	// Name is the file name, such as hello-1.2.0-linux-amd64 or
+	// hello_1.2.0_linux_amd64.tar.gz.
+	Name string
+	// OS and Arch are the platform in GOOS/GOARCH terms; empty when the
+	// source does not say, in which case the updater matches the name.
+	OS, Arch string
+	// Size is the exact size in bytes; the download stops at Size+1 bytes.
+	// Zero or negative means unknown (then a source-wide cap applies).
+	Size int64
+	// Digest is the trusted digest of the file; the zero Digest means
+	// none is known, and the updater refuses to install the asset unless
+	// verification was turned off.
+	Digest verify.Digest
+	// Signature, when not nil, is a signature over the asset's bytes to be
+	// checked with the verifier after download (cosign sign-blob over the
+	// file itself).
+	Signature []byte
+	// URL locates the asset for the source that listed it.
+	URL string
+	// Executable is the name of the executable inside an archive asset; empty
+	// means the updater looks for the app's name.
+	Executable string
+}
