@@ -1,0 +1,145 @@
+package update
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/verify"
+)
+
+// copyBufSize is the one buffer a download uses: memory stays at this size
+// whatever the asset's size.
+const copyBufSize = 64 << 10
+
+// download streams asset a into f, hashing as it goes, and resumes from the
+// last byte written when the connection breaks. It stops at the promised
+// size plus one byte, so a server cannot make it write more than promised.
+// It returns the hasher so the caller checks the digest.
+func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *step) (*verify.Hasher, error) {
+	limit := a.Size
+	if limit <= 0 {
+		limit = u.o.MaxAssetSize
+	}
+	h := verify.NewHasher(a.Digest)
+	buf := make([]byte, copyBufSize)
+	var written int64
+	var lastErr error
+	for attempt := 0; attempt <= u.o.Retries; attempt++ {
+		if attempt > 0 {
+			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+				return nil, err
+			}
+			u.log.Info("update: resuming download", "asset", a.Name, "offset", written, "attempt", attempt, "err", lastErr)
+		}
+		rc, err := u.o.Source.Open(ctx, a, written)
+		if err != nil {
+			if !retryable(ctx, err) {
+				return nil, err
+			}
+			lastErr = err
+			continue
+		}
+		n, err := u.copyCapped(ctx, f, h, rc, buf, written, limit, a)
+		rc.Close()
+		written += n
+		st.bytes = written
+		if err == nil {
+			if a.Size > 0 && written < a.Size {
+				lastErr = fmt.Errorf("%w: got %d of %d bytes", ErrTruncated, written, a.Size)
+				continue
+			}
+			return h, nil
+		}
+		if errors.Is(err, ErrTooLarge) || !retryable(ctx, err) {
+			return nil, err
+		}
+		lastErr = err
+	}
+	if errors.Is(lastErr, ErrTruncated) {
+		return nil, lastErr
+	}
+	return nil, fmt.Errorf("%w after %d attempts: %w", ErrTruncated, u.o.Retries+1, lastErr)
+}
+
+// copyCapped copies src to f and h until EOF, failing as soon as more than
+// limit bytes in all would be written.
+func (u *Updater) copyCapped(ctx context.Context, f *os.File, h *verify.Hasher, src io.Reader, buf []byte, written, limit int64, a source.Asset) (int64, error) {
+	var n int64
+	var lastReport time.Time
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if written+n+int64(m) > limit {
+				return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+			}
+			if _, err := f.Write(buf[:m]); err != nil {
+				// A full disk or a write error is not the network's fault:
+				// do not retry.
+				return n, &writeError{err}
+			}
+			h.Write(buf[:m])
+			n += int64(m)
+			if u.o.Progress != nil && time.Since(lastReport) > 50*time.Millisecond {
+				lastReport = time.Now()
+				u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
+			}
+		}
+		if rerr == io.EOF {
+			if u.o.Progress != nil {
+				u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
+			}
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "writing download: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// retryable: network trouble and server errors are worth a resume;
+// cancellation, refusals and verdicts are not.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var we *writeError
+	switch {
+	case errors.As(err, &we),
+		errors.Is(err, source.ErrNotFound),
+		errors.Is(err, source.ErrAccess),
+		errors.Is(err, source.ErrInsecureRedirect),
+		errors.Is(err, source.ErrBadMetadata),
+		errors.Is(err, ErrTooLarge):
+		return false
+	}
+	return true
+}
+
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << (attempt - 1)
+	return min(d, 5*time.Second)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,94 @@
+package update
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/molt-go/update/source"
+)
+
+func rel(v string, platforms ...string) source.Release {
+	r := source.Release{Version: v}
+	for i := 0; i+1 < len(platforms); i += 2 {
+		r.Assets = append(r.Assets, source.Asset{Name: "app-" + v + "-" + platforms[i] + "-" + platforms[i+1], OS: platforms[i], Arch: platforms[i+1]})
+	}
+	return r
+}
+
+func TestChoose(t *testing.T) {
+	t.Parallel()
+	all := []source.Release{
+		rel("1.0.0", "linux", "amd64"),
+		rel("1.1.0", "linux", "amd64", "linux", "arm64"),
+		rel("v1.2.0", "linux", "amd64"),
+		rel("1.3.0-beta.1", "linux", "amd64"),
+		rel("1.3.0-rc.1", "linux", "amd64"),
+		rel("not-semver", "linux", "amd64"),
+		rel("1.4.0", "darwin", "arm64"),
+	}
+	none := func(string) bool { return false }
+	cases := []struct {
+		name, current, channel, os, arch string
+		bad                              func(string) bool
+		want                             string
+		err                              error
+	}{
+		{"newest stable", "1.0.0", "", "linux", "amd64", none, "v1.2.0", nil},
+		{"prerelease channel takes the newest prerelease", "1.0.0", "prerelease", "linux", "amd64", none, "1.3.0-rc.1", nil},
+		{"beta channel takes only beta prereleases", "1.0.0", "beta", "linux", "amd64", none, "1.3.0-beta.1", nil},
+		{"up to date", "1.2.0", "", "linux", "amd64", none, "", ErrUpToDate},
+		{"never older", "2.0.0", "", "linux", "amd64", none, "", ErrUpToDate},
+		{"arch filter", "1.0.0", "", "linux", "arm64", none, "1.1.0", nil},
+		{"newer release has no asset here", "1.2.0", "", "windows", "amd64", none, "", ErrNoAsset},
+		{"no asset", "1.3.0", "", "linux", "amd64", none, "", ErrNoAsset},
+		{"bad releases are skipped", "1.0.0", "", "linux", "amd64", func(v string) bool { return v == "v1.2.0" }, "1.1.0", nil},
+		{"other platform", "1.0.0", "", "darwin", "arm64", none, "1.4.0", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cur := semver.MustParse(c.current)
+			got, err := choose(all, cur, c.channel, c.os, c.arch, c.bad)
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("got %v, %v; want error %v", got, err, c.err)
+				}
+				return
+			}
+			if err != nil || got.release.Version != c.want {
+				t.Fatalf("got %+v, %v; want %s", got, err, c.want)
+			}
+			if got.asset.OS != c.os || !archMatches(got.asset.Arch, c.arch) {
+				t.Fatalf("asset %+v is not for %s/%s", got.asset, c.os, c.arch)
+			}
+		})
+	}
+}
+
+func TestArchAliases(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		asset, goarch string
+		want          bool
+	}{
+		{"x86_64", "amd64", true}, {"AMD64", "amd64", true}, {"aarch64", "arm64", true},
+		{"arm", "arm64", false}, {"arm64", "arm", false}, {"armv7", "arm", true}, {"i386", "386", true},
+	} {
+		if got := archMatches(c.asset, c.goarch); got != c.want {
+			t.Errorf("archMatches(%q, %q) = %v", c.asset, c.goarch, got)
+		}
+	}
+}
+
+func TestNamedAllowsDowngrade(t *testing.T) {
+	t.Parallel()
+	rels := []source.Release{rel("0.9.0", "linux", "amd64"), rel("1.0.0", "linux", "amd64")}
+	c, err := named(rels, "v0.9.0", "linux", "amd64")
+	if err != nil || c.release.Version != "0.9.0" {
+		t.Fatalf("named: %+v, %v", c, err)
+	}
+	if _, err := named(rels, "0.8.0", "linux", "amd64"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("named 0.8.0: %v, want ErrNotFound", err)
+	}
+}
