@@ -47,8 +47,6 @@ var (
 	// ErrProbe means the staged binary did not answer the probe with the
 	// version the metadata promised (see ProbeEnv). Nothing was installed.
 	ErrProbe = errors.New("update: staged binary failed its probe")
-	// ErrNotPending means Confirm was called with no update waiting for it.
-	ErrNotPending = errors.New("update: nothing pending to confirm")
 	// ErrNoBackup means there is no previous version to roll back to.
 	ErrNoBackup = apply.ErrNoBackup
 	// ErrNotFound, ErrUnavailable, ErrAccess, ErrBadMetadata and

@@ -38,7 +38,7 @@ func TestChoose(t *testing.T) {
 		{"newest stable", "1.0.0", "", "linux", "amd64", none, "v1.2.0", nil},
 		{"prerelease channel takes the newest prerelease", "1.0.0", "prerelease", "linux", "amd64", none, "1.3.0-rc.1", nil},
 		{"beta channel takes only beta prereleases", "1.0.0", "beta", "linux", "amd64", none, "1.3.0-beta.1", nil},
-		{"up to date", "1.2.0", "", "linux", "amd64", none, "", ErrUpToDate},
+		{"up to date", "1.4.0", "", "linux", "amd64", none, "", ErrUpToDate},
 		{"never older", "2.0.0", "", "linux", "amd64", none, "", ErrUpToDate},
 		{"arch filter", "1.0.0", "", "linux", "arm64", none, "1.1.0", nil},
 		{"newer release has no asset here", "1.2.0", "", "windows", "amd64", none, "", ErrNoAsset},

@@ -61,6 +61,10 @@ func New(o Options) (*Updater, error) {
 			s.UseHTTPClient(o.HTTPClient)
 		}
 	}
+	// The state dir holds the lock, so it must exist before anything else.
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("update: state dir: %w", err)
+	}
 	u := &Updater{o: o, log: o.Logger, machine: o.Machine}
 	u.current, _ = semver.NewVersion(o.Version) // validated above
 	if o.InsecureSkipVerify {
@@ -125,23 +129,32 @@ func (u *Updater) Watch(ctx context.Context, interval time.Duration) error {
 }
 
 // Confirm tells the updater that the running version works. Until then it
-// is pending and may be rolled back. It returns an error wrapping
-// ErrNotPending if the running version is not the one pending.
+// is pending and may be rolled back. When the running version is not
+// pending, Confirm does nothing, so a program may call it at every start
+// once it is healthy.
 func (u *Updater) Confirm(ctx context.Context) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	s, err := loadState(u.o.StateDir)
+	if err != nil {
+		return &Error{Step: StepConfirm, From: u.o.Version, Err: err}
+	}
+	if s.Pending == nil || !sameVersion(s.Pending.Version, u.o.Version) {
+		return nil
+	}
 	st := u.begin(StepConfirm, "")
 	lk, err := lock.TryLock(u.lockPath())
 	if err != nil {
 		return st.end(lockErr(err))
 	}
 	defer lk.Unlock()
-	s, err := loadState(u.o.StateDir)
-	if err != nil {
+	// Read again under the lock: the first look was only to stay quiet
+	// when there is nothing to do.
+	if s, err = loadState(u.o.StateDir); err != nil {
 		return st.end(err)
 	}
 	if s.Pending == nil || !sameVersion(s.Pending.Version, u.o.Version) {
-		return st.end(fmt.Errorf("%w: running %s", ErrNotPending, u.o.Version))
+		return st.end(nil)
 	}
 	st.ev.From, st.ev.To = s.Pending.From, s.Pending.Version
 	s.Pending = nil
@@ -200,6 +213,11 @@ func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, 
 		return nil, st.end(err)
 	}
 	c, err := pick(l.Releases, u.current, s.isBad)
+	if errors.Is(err, ErrUpToDate) {
+		// Being up to date is news, not a failure of the step.
+		st.end(nil)
+		return nil, &Error{Step: StepFind, From: u.o.Version, Err: err}
+	}
 	if err != nil {
 		return nil, st.end(err)
 	}
@@ -261,12 +279,13 @@ func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged st
 // put back and the release marked bad.
 func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 	to := c.version.Original()
-	st := u.begin(StepRestart, to)
+	// The event goes out before the restart: a successful exec never
+	// comes back to report it.
+	u.begin(StepRestart, to).end(nil)
 	err := u.o.Restarter.Restart(ctx, u.o.Target)
 	if err == nil {
-		return st.end(nil)
+		return nil
 	}
-	st.end(err)
 	rerr := u.rollback(ctx, s)
 	u.current, _ = semver.NewVersion(u.o.Version)
 	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, errors.Join(err, rerr))}

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -81,13 +80,16 @@ func selfUpdate(feedURL, keyFile, stateDir string, quiet bool) error {
 				return
 			}
 			if bar == nil {
-				bar = progressbar.DefaultBytes(p.Total, "  downloading "+p.Asset)
+				// On stderr, so stdout carries only the greeting.
+				bar = progressbar.NewOptions64(p.Total,
+					progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("  download "+p.Asset),
+					progressbar.OptionShowBytes(true),
+					progressbar.OptionSetWidth(20),
+					progressbar.OptionThrottle(100*time.Millisecond),
+					progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
 			}
 			bar.Set64(p.Bytes)
-			if p.Bytes == p.Total {
-				bar.Finish()
-				fmt.Fprintln(os.Stderr)
-			}
 		},
 	})
 	if err != nil {
@@ -95,8 +97,9 @@ func selfUpdate(feedURL, keyFile, stateDir string, quiet bool) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// Confirm a version installed by an earlier run: it got this far.
-	if err := u.Confirm(ctx); err != nil && !errors.Is(err, update.ErrNotPending) {
+	// This version got this far, so it works: confirm it if an earlier run
+	// installed it (a no-op otherwise).
+	if err := u.Confirm(ctx); err != nil {
 		return err
 	}
 	res, err := u.Check(ctx) // re-executes into the new version on success
