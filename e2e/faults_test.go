@@ -133,10 +133,10 @@ func TestRefusedUpdates(t *testing.T) {
 			w.setWrap(alter("feed.json", func([]byte) []byte { return []byte("<html>oops</html>") }))
 		}, update.ErrBadMetadata},
 		{"garbage signature", func(w *world) {
-			w.setWrap(alter("feed.json", func(b []byte) []byte { return setSig(t, b, []byte("garbage")) }))
+			w.setWrap(alter("feed.json", func(b []byte) []byte { return setSig(w.t, b, []byte("garbage")) }))
 		}, verify.ErrBadSignature},
 		{"truncated signature", func(w *world) {
-			w.setWrap(alter("feed.json", func(b []byte) []byte { return setSig(t, b, firstSig(t, b)[:10]) }))
+			w.setWrap(alter("feed.json", func(b []byte) []byte { return setSig(w.t, b, firstSig(w.t, b)[:10]) }))
 		}, verify.ErrBadSignature},
 		{"server 500", func(w *world) { w.setWrap(status(500, "feed.json")) }, update.ErrUnavailable},
 		{"feed 404", func(w *world) { w.setWrap(status(404, "feed.json")) }, update.ErrNotFound},
@@ -163,7 +163,7 @@ func TestRefusedUpdates(t *testing.T) {
 			w.setWrap(serveFeed(w, w.signer, func(p *feed.Payload) { p.App = "other" }))
 		}, update.ErrWrongApp},
 		{"staged binary lies about its version", func(w *world) {
-			copyFile(t, program(t, helloPkg, "1.0.5"), filepath.Join(w.releases, asset), 0o755)
+			copyFile(w.t, program(w.t, helloPkg, "1.0.5"), filepath.Join(w.releases, asset), 0o755)
 		}, update.ErrProbe},
 	}
 	for _, c := range cases {
@@ -209,7 +209,7 @@ func serveFeed(w *world, s *feed.Signer, edit func(*feed.Payload)) func(http.Han
 	}
 }
 
-func firstSig(t *testing.T, envelope []byte) []byte {
+func firstSig(t testing.TB, envelope []byte) []byte {
 	var env feed.Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil || len(env.Signatures) == 0 {
 		t.Fatalf("envelope: %v", err)
@@ -217,7 +217,7 @@ func firstSig(t *testing.T, envelope []byte) []byte {
 	return env.Signatures[0].Sig
 }
 
-func setSig(t *testing.T, envelope, sig []byte) []byte {
+func setSig(t testing.TB, envelope, sig []byte) []byte {
 	var env feed.Envelope
 	if err := json.Unmarshal(envelope, &env); err != nil || len(env.Signatures) == 0 {
 		t.Fatalf("envelope: %v", err)
