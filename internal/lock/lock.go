@@ -1,0 +1,77 @@
+// Package lock gives one process at a time the right to update an
+// executable.
+//
+// The lock is the operating system's own (flock on unix, LockFileEx on
+// windows), held through an open file. The system releases it when the
+// holder's file is closed, which includes the holder dying in any way, even
+// by SIGKILL or a power cut: so a lock left by a dead process is reclaimed by
+// the next TryLock, without any stale-lock guessing based on PIDs or times.
+// The holder's PID is written into the file for humans only; nothing reads
+// it back.
+package lock
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// Errors returned by this package, to be tested with errors.Is.
+var (
+	// ErrLocked means another process (or another Lock in this process)
+	// holds the lock.
+	ErrLocked = errors.New("lock: held by another process")
+	// ErrUnsupported means the platform has no file locks this package can use.
+	ErrUnsupported = errors.New("lock: not supported on this platform")
+)
+
+// Lock is a held lock. Its zero value is not usable; get one from TryLock.
+type Lock struct {
+	f    *os.File
+	once sync.Once
+}
+
+// TryLock takes the exclusive lock on the file at path, creating the file if
+// needed, without waiting: if someone else holds it, the error wraps
+// ErrLocked. Locks taken through different calls conflict even inside one
+// process.
+//
+// The file is never removed, not even by Unlock: removing it would let a
+// process that opened the old file and one that created a new one both hold
+// "the" lock.
+func TryLock(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	// The PID is a courtesy to whoever looks at the file; failing to write
+	// it must not cost us a lock we hold.
+	if f.Truncate(0) == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock. Calls after the first return an error wrapping
+// os.ErrClosed.
+func (l *Lock) Unlock() error {
+	err := fmt.Errorf("lock: unlock: %w", os.ErrClosed)
+	l.once.Do(func() {
+		err = unlockFile(l.f)
+		// Closing releases the lock too, so even when the explicit unlock
+		// failed the lock is gone once Close succeeds.
+		if cerr := l.f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			err = fmt.Errorf("lock: unlock: %w", err)
+		}
+	})
+	return err
+}

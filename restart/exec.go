@@ -1,0 +1,59 @@
+package restart
+
+import (
+	"context"
+	"os"
+)
+
+// Exec restarts in place: the running program becomes the new executable,
+// with the same arguments and environment unless told otherwise.
+//
+// On unix this is execve(2): the process keeps its PID, its parent, its
+// controlling terminal and its stdio, so a supervisor or a shell waiting for
+// it notices nothing; every other descriptor closes (Go opens files
+// close-on-exec). A successful Restart does not return, and deferred
+// functions do not run: the caller flushes logs and closes what must be
+// closed first.
+//
+// On windows a running executable cannot be replaced in-process, so Restart
+// starts exe as a child with the same arguments, environment and stdio,
+// waits for it and exits with its exit code; the PID changes. The old
+// process's other goroutines keep running meanwhile, so stop serving (close
+// listeners, finish jobs) before restarting.
+//
+// The zero value is ready to use.
+type Exec struct {
+	// Args is the argument list of the new program, Args[0] included (the
+	// name it sees as its own, not the path that is run). If nil, the
+	// default os.Args is used.
+	Args []string
+	// Env is the environment of the new program, as "key=value" strings.
+	// If nil, the default os.Environ() is used.
+	Env []string
+
+	// Test seams; nil means the real thing.
+	exec    func(argv0 string, argv, envv []string) error
+	retried func(attempt int, err error) // called before each retry's wait
+	exit    func(code int)
+}
+
+var _ Restarter = Exec{}
+
+// Restart replaces the running program with exe. It returns only on
+// failure, with the program still running; an error from the system is
+// wrapped in an *os.PathError, so errors.Is(err, fs.ErrPermission) or
+// fs.ErrNotExist hold when they should.
+func (e Exec) Restart(ctx context.Context, exe string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	args := e.Args
+	if args == nil {
+		args = os.Args
+	}
+	env := e.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	return e.restart(ctx, exe, args, env)
+}
