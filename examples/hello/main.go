@@ -21,7 +21,6 @@ import (
 
 	update "github.com/molt-go/update"
 	"github.com/molt-go/update/source"
-	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/verify"
 )
 
@@ -33,8 +32,7 @@ func main() {
 	update.AnswerProbe(version)
 
 	showVersion := flag.Bool("version", false, "print the version and exit")
-	feedURL := flag.String("feed", "", "URL of the signed feed, e.g. http://127.0.0.1:8080/hello/")
-	keyFile := flag.String("key", "", "PEM public key the releases are signed with")
+	keyFile := flag.String("key", "", "PEM public key the releases are signed with (update.pub or cosign.pub)")
 	stateDir := flag.String("state", "", "state directory (default: the user config dir)")
 	quiet := flag.Bool("q", false, "do not print the steps of an update")
 	flag.Parse()
@@ -43,16 +41,20 @@ func main() {
 		fmt.Println(version)
 		return
 	}
-	if *feedURL != "" {
-		if err := selfUpdate(*feedURL, *keyFile, *stateDir, *quiet); err != nil {
+	src, err := chosenSource()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hello:", err)
+		os.Exit(2)
+	}
+	if src != nil {
+		if err := selfUpdate(src, *keyFile, *stateDir, *quiet); err != nil {
 			fmt.Fprintln(os.Stderr, "hello: update failed:", err)
 		}
 	}
 	fmt.Printf("hello %s\n", version)
 }
 
-func selfUpdate(feedURL, keyFile, stateDir string, quiet bool) error {
-	var src source.Source = feed.New(feedURL)
+func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool) error {
 	pem, err := os.ReadFile(keyFile)
 	if err != nil {
 		return fmt.Errorf("reading the public key: %w", err)
