@@ -37,4 +37,3 @@ func chosenSource() (source.Source, error) {
 	}
 	return src, nil
 }
-
