@@ -1,0 +1,5 @@
+//go:build !windows
+
+package apply
+
+func symlinkSupported() error { return nil }
