@@ -16,7 +16,12 @@ func (u *Updater) startup(ctx context.Context) error {
 	lk, err := lock.TryLock(u.lockPath())
 	if errors.Is(err, lock.ErrLocked) {
 		// Another process is mid-update: during a handoff that is our
-		// parent waiting for us to be ready. It owns the state; leave it.
+		// parent waiting for us to be ready. It owns the state, so count
+		// nothing; but if we are the pending version, the confirm deadline
+		// still runs (state is written atomically, so a read is safe).
+		if s, err := loadState(u.o.StateDir); err == nil && s.Pending != nil && !s.Pending.RollingBack && sameVersion(s.Pending.Version, u.o.Version) {
+			u.armDeadline(s.Pending.Since)
+		}
 		return nil
 	}
 	if err != nil {
