@@ -18,7 +18,7 @@ var (
 	ErrUpToDate = errors.New("update: up to date")
 	// ErrNoAsset means a newer release exists but has no asset for this
 	// operating system and architecture.
-	ErrNoAsset = errors.New("update: no asset for this platform")
+	ErrNoAsset = source.ErrNoAsset
 	// ErrNotVerified means nothing trusted vouches for the download, or what
 	// does disagrees with it. Nothing was installed.
 	ErrNotVerified = verify.ErrNotVerified

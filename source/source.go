@@ -31,6 +31,8 @@ var (
 	// ErrBadMetadata means the feed, release list or checksums file could not
 	// be parsed.
 	ErrBadMetadata = errors.New("source: malformed metadata")
+	// ErrNoAsset means a release has no asset for the wanted platform.
+	ErrNoAsset = errors.New("source: no asset for this platform")
 	// ErrAccess means the source refused the credentials (HTTP 401/403, S3
 	// AccessDenied, a token without access).
 	ErrAccess = errors.New("source: access denied")
