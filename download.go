@@ -12,21 +12,23 @@ import (
 	"github.com/molt-go/update/verify"
 )
 
-// copyBufSize is the one buffer a download uses: memory stays at this size
-// whatever the asset's size.
-const copyBufSize = 64 << 10
-
 // download streams asset a into f, hashing as it goes, and resumes from the
 // last byte written when the connection breaks. It stops at the promised
 // size plus one byte, so a server cannot make it write more than promised.
 // It returns the hasher so the caller checks the digest.
-func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *step) (*verify.Hasher, error) {
+func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *step) (h *verify.Hasher, err error) {
 	limit := a.Size
 	if limit <= 0 {
 		limit = u.o.MaxAssetSize
 	}
-	h := verify.NewHasher(a.Digest)
-	buf := make([]byte, copyBufSize)
+	h = verify.NewHasher(a.Digest)
+	p := newPipeline(f, h)
+	defer func() {
+		// Every chunk must be written and hashed before the sum is read.
+		if cerr := p.close(); err == nil && cerr != nil {
+			h, err = nil, cerr
+		}
+	}()
 	var written int64
 	var lastErr error
 	for attempt := 0; attempt <= u.o.Retries; attempt++ {
@@ -44,7 +46,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 			lastErr = err
 			continue
 		}
-		n, err := u.copyCapped(ctx, f, h, rc, buf, written, limit, a)
+		n, err := u.copyCapped(ctx, p, rc, written, limit, a)
 		rc.Close()
 		written += n
 		st.bytes = written
@@ -66,36 +68,40 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 	return nil, fmt.Errorf("%w after %d attempts: %w", ErrTruncated, u.o.Retries+1, lastErr)
 }
 
-// copyCapped copies src to f and h until EOF, failing as soon as more than
-// limit bytes in all would be written.
-func (u *Updater) copyCapped(ctx context.Context, f *os.File, h *verify.Hasher, src io.Reader, buf []byte, written, limit int64, a source.Asset) (int64, error) {
+// copyCapped feeds src into the pipeline until EOF, failing as soon as more
+// than limit bytes in all would be written.
+func (u *Updater) copyCapped(ctx context.Context, p *pipeline, src io.Reader, written, limit int64, a source.Asset) (int64, error) {
 	var n int64
 	var lastReport time.Time
+	report := func() {
+		if u.o.Progress != nil {
+			lastReport = time.Now()
+			u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		m, rerr := src.Read(buf)
-		if m > 0 {
-			if written+n+int64(m) > limit {
-				return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
-			}
-			if _, err := f.Write(buf[:m]); err != nil {
-				// A full disk or a write error is not the network's fault:
-				// do not retry.
-				return n, &writeError{err}
-			}
-			h.Write(buf[:m])
-			n += int64(m)
-			if u.o.Progress != nil && time.Since(lastReport) > 50*time.Millisecond {
-				lastReport = time.Now()
-				u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
-			}
+		if err := p.err(); err != nil {
+			// A full disk is not the network's fault: not retried.
+			return n, err
+		}
+		c := p.buffer()
+		m, rerr := src.Read(c.buf)
+		c.n = m
+		if written+n+int64(m) > limit {
+			c.n = 0
+			p.submit(c)
+			return n, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+		}
+		p.submit(c)
+		n += int64(m)
+		if m > 0 && time.Since(lastReport) > 50*time.Millisecond {
+			report()
 		}
 		if rerr == io.EOF {
-			if u.o.Progress != nil {
-				u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
-			}
+			report()
 			return n, nil
 		}
 		if rerr != nil {

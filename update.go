@@ -317,4 +317,3 @@ func (u *Updater) executableNames(a string) []string {
 	}
 	return names
 }
-
