@@ -179,6 +179,11 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	if err != nil {
 		return res, &Error{Step: StepFind, From: res.From, Err: err}
 	}
+	if cl, ok := u.o.Applier.(apply.Cleaner); ok && install {
+		if err := cl.Clean(u.o.Target); err != nil {
+			u.log.Warn("update: removing leftovers of an earlier update", "err", err)
+		}
+	}
 	c, err := u.find(ctx, s, pick)
 	if err != nil {
 		return res, err

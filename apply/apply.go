@@ -44,3 +44,11 @@ type Change struct {
 	// Version is the version being installed.
 	Version string
 }
+
+// Cleaner is implemented by appliers that can remove what an update killed
+// halfway left behind (staged files nobody will finish). The updater calls
+// Clean while it holds its lock, before it stages anything, so no live
+// update's files are touched.
+type Cleaner interface {
+	Clean(target string) error
+}

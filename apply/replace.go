@@ -120,6 +120,32 @@ func (r *Replace) Stage(target string) (*os.File, error) {
 	return f, nil
 }
 
+// Clean removes staged files (".<name>.new-*") and half-made backup copies
+// (".<name>.old-*") that an update killed halfway left beside the file that
+// target resolves to. The backup itself is kept.
+func (r *Replace) Clean(target string) error {
+	real, err := resolve(target)
+	if err != nil {
+		return err
+	}
+	dir, base := filepath.Dir(real), filepath.Base(real)
+	var errs []error
+	for _, pattern := range []string{"." + base + ".new-*", "." + base + ".old-*"} {
+		matches, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var _ Cleaner = (*Replace)(nil)
+
 // Apply installs c.Staged as c.Target. The staged file gets the mode of the
 // file it replaces (and its owner, when running as root) and is fsynced; the
 // old file is kept at the backup path, replacing any older backup; the

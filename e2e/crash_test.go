@@ -75,12 +75,41 @@ func TestCrashDuringUpdate(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills over %v: outcomes %v; last step finished before the kill %v", runs, full, outcomes, lastStep)
+	// Whatever the kills left beside the target, the next update cleans up:
+	// only the program and its backup remain.
+	reset(t, w, oldBytes)
+	for range 5 {
+		if step, killed := killAfter(t, w, full/3); killed && step == "finished" {
+			t.Fatal("inconsistent kill report")
+		}
+		if hasStaged(t, w.bin) {
+			break
+		}
+	}
+	if !hasStaged(t, w.bin) {
+		t.Log("no kill left a staged file to clean up; checking the clean run anyway")
+	}
+	if out, _ := w.runHello("-q"); strings.TrimSpace(out) != "hello 1.1.0" {
+		t.Fatalf("run after kills printed %q", out)
+	}
+	if ents, _ := os.ReadDir(w.bin); len(ents) != 2 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("after a clean update the folder holds %v, want the program and its backup", names)
+	}
 	if outcomes["1.0.0"] == 0 || outcomes["1.1.0"] == 0 {
 		t.Fatalf("kills did not spread over the update: outcomes %v", outcomes)
 	}
 	if len(lastStep) < 3 {
 		t.Fatalf("kills landed in too few steps: %v", lastStep)
 	}
+}
+
+func hasStaged(t *testing.T, dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, ".hello.new-*"))
+	return len(m) > 0
 }
 
 // reset puts hello 1.0.0 back and forgets every earlier run.
