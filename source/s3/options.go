@@ -1,0 +1,212 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/molt-go/update/internal/httpx"
+	"github.com/molt-go/update/source"
+)
+
+// DefaultRegion is the region used when neither Options.Region nor the
+// SDK's configuration (AWS_REGION, the shared config file) names one. It is
+// what most S3-compatible stores answer to.
+const DefaultRegion = "us-east-1"
+
+// Options say where the bucket is and how to sign requests to it. The zero
+// value with Bucket (and, for a Source, App) set works against AWS with the
+// SDK's default credentials.
+type Options struct {
+	// Bucket is the bucket's name. Required.
+	Bucket string
+	// Prefix is the folder in the bucket that holds one folder per app,
+	// without leading or trailing slashes (they are trimmed). Default: the
+	// bucket's root.
+	Prefix string
+	// App is the application whose feed a Source reads, at
+	// <Prefix>/<App>/feed.json. Required for a Source; a Store ignores it.
+	App string
+	// Region signs the requests. Default: the SDK's configuration
+	// (AWS_REGION, the shared config file), else DefaultRegion.
+	Region string
+	// Endpoint is the base URL of an S3-compatible store, such as
+	// http://127.0.0.1:7070. Default: AWS's own endpoint for the region.
+	Endpoint string
+	// UsePathStyle addresses the bucket in the URL's path
+	// (endpoint/bucket/key) rather than in its host name
+	// (bucket.endpoint/key). Most S3-compatible stores need it. Default:
+	// off.
+	UsePathStyle bool
+	// Credentials sign the requests. Default: the SDK's default chain
+	// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the shared credentials
+	// file and profile, web identity, container and instance roles). Use
+	// aws.AnonymousCredentials{} for a public bucket.
+	Credentials aws.CredentialsProvider
+	// HTTPClient makes the requests. Default: the SDK's own client, which
+	// takes proxies from the environment.
+	HTTPClient *http.Client
+}
+
+func (o *Options) validate(needApp bool) error {
+	var errs []error
+	if o.Bucket == "" {
+		errs = append(errs, errors.New("Bucket is empty"))
+	} else if strings.ContainsAny(o.Bucket, "/\\") {
+		errs = append(errs, fmt.Errorf("Bucket %q contains a slash", o.Bucket))
+	}
+	if needApp && (o.App == "" || strings.ContainsAny(o.App, "/\\") || o.App == "." || o.App == "..") {
+		errs = append(errs, fmt.Errorf("App %q is empty or not a plain name", o.App))
+	}
+	if o.Endpoint != "" {
+		u, err := url.Parse(o.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("Endpoint %q is not an http or https URL", o.Endpoint))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("s3: options: %w", err)
+	}
+	return nil
+}
+
+// prefix is o.Prefix without the slashes around it.
+func (o *Options) prefix() string { return strings.Trim(o.Prefix, "/") }
+
+// key joins the prefix and the parts into an object key.
+func (o *Options) key(parts ...string) string {
+	if p := o.prefix(); p != "" {
+		parts = append([]string{p}, parts...)
+	}
+	return strings.Join(parts, "/")
+}
+
+// ParseURL splits s3://bucket/prefix into the bucket and the prefix (which
+// may be empty), as the aws command line writes bucket locations.
+func ParseURL(s string) (bucket, prefix string, err error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", "", fmt.Errorf("s3: %q: %w", s, err)
+	}
+	if u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", "", fmt.Errorf("s3: %q is not of the form s3://bucket/prefix", s)
+	}
+	return u.Host, strings.Trim(u.Path, "/"), nil
+}
+
+// objectURL is the s3:// URL of key in bucket, for messages and asset URLs.
+func objectURL(bucket, key string) string {
+	return (&url.URL{Scheme: "s3", Host: bucket, Path: "/" + key}).String()
+}
+
+// bucket is what a Source and a Store share: the options, the SDK's
+// configuration, and the client made from them.
+type bucket struct {
+	o     Options
+	cfg   aws.Config
+	creds aws.CredentialsProvider
+
+	mu     sync.Mutex
+	client *s3.Client // made on first use, again after useHTTPClient
+}
+
+// newBucket loads the SDK's configuration for o (environment, shared
+// files). It makes no request.
+func newBucket(ctx context.Context, o Options) (*bucket, error) {
+	var loads []func(*config.LoadOptions) error
+	if o.Region != "" {
+		loads = append(loads, config.WithRegion(o.Region))
+	}
+	if o.Credentials != nil {
+		loads = append(loads, config.WithCredentialsProvider(o.Credentials))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("s3: loading the AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	var creds aws.CredentialsProvider
+	if _, anonymous := o.Credentials.(aws.AnonymousCredentials); anonymous {
+		// As given, not in the cache the configuration wraps it in: only
+		// then does the SDK send unsigned requests, for a public bucket.
+		creds = aws.AnonymousCredentials{}
+	} else {
+		// The SDK's errors for missing credentials have no type of their
+		// own; this wrapper gives them one, so they map to ErrAccess.
+		creds = &credentialsProvider{next: cfg.Credentials}
+	}
+	return &bucket{o: o, cfg: cfg, creds: creds}, nil
+}
+
+// api returns the SDK client.
+func (b *bucket) api() *s3.Client {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.client == nil {
+		o := &b.o
+		b.client = s3.NewFromConfig(b.cfg, func(so *s3.Options) {
+			so.Credentials = b.creds
+			so.UsePathStyle = o.UsePathStyle
+			if o.Endpoint != "" {
+				so.BaseEndpoint = aws.String(o.Endpoint)
+			}
+			if o.HTTPClient != nil {
+				// Never from https to plain http, as for every source.
+				so.HTTPClient = httpx.Client(o.HTTPClient)
+			}
+			// Every object is verified against the signed feed's sha256,
+			// and ranged reads carry no whole-object checksum to
+			// validate: the SDK's own check would only log warnings.
+			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		})
+	}
+	return b.client
+}
+
+// useHTTPClient makes later requests with hc unless Options.HTTPClient was
+// set.
+func (b *bucket) useHTTPClient(hc *http.Client) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.o.HTTPClient == nil && hc != nil {
+		b.o.HTTPClient = hc
+		b.client = nil
+	}
+}
+
+// credentialsProvider marks a failure to find or load credentials.
+type credentialsProvider struct {
+	next aws.CredentialsProvider
+}
+
+func (p *credentialsProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if p.next == nil {
+		return aws.Credentials{}, &credentialsError{errors.New("no credentials provider")}
+	}
+	c, err := p.next.Retrieve(ctx)
+	if err != nil {
+		return c, &credentialsError{err}
+	}
+	return c, nil
+}
+
+// credentialsError is a failure to get credentials before any request was
+// sent.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string {
+	return "no AWS credentials could be found or loaded (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, " +
+		"or a profile, or pass Options.Credentials): " + e.err.Error()
+}
+
+func (e *credentialsError) Unwrap() []error { return []error{source.ErrAccess, e.err} }
