@@ -105,6 +105,8 @@ func (u *Updater) restartRolledBack(ctx context.Context, from, why string) error
 	cause := fmt.Errorf("%w: %s", ErrRolledBack, why)
 	if err := u.o.Restarter.Restart(ctx, u.o.Target); err != nil {
 		cause = fmt.Errorf("%w; restarting the previous version: %w", cause, err)
+	} else {
+		u.handedOver()
 	}
 	return &Error{Step: StepRollback, From: u.o.Version, To: from, Err: cause}
 }
@@ -115,14 +117,30 @@ func (u *Updater) armDeadline(since time.Time) {
 	if u.o.ConfirmTimeout <= 0 {
 		return
 	}
-	left := u.o.ConfirmTimeout - u.now().Sub(since)
-	u.timer = time.AfterFunc(left, func() {
-		u.mu.Lock()
-		defer u.mu.Unlock()
-		if err := u.rollbackNow(context.Background()); err != nil {
-			u.log.Error("update: rollback at deadline failed", "err", err)
-		}
-	})
+	u.timer = time.AfterFunc(u.o.ConfirmTimeout-u.now().Sub(since), u.deadline)
+}
+
+// deadlineRetry is how soon the deadline tries again when another process
+// holds the lock: during a handoff that is the parent, which lets go as
+// soon as this process has passed its probation.
+const deadlineRetry = 500 * time.Millisecond
+
+// deadline runs when the confirm deadline of the running pending version
+// has passed.
+func (u *Updater) deadline() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	err := u.rollbackNow(context.Background())
+	switch {
+	case err == nil:
+	case u.replaced:
+		u.log.Warn("update: rolled back at the confirm deadline; the previous version took over", "err", err)
+	case errors.Is(err, ErrInProgress):
+		u.log.Info("update: confirm deadline passed while another process holds the lock; trying again", "in", deadlineRetry)
+		u.timer = time.AfterFunc(deadlineRetry, u.deadline)
+	default:
+		u.log.Error("update: rollback at the confirm deadline", "err", err)
+	}
 }
 
 // rollbackNow rolls back the running version if it is still pending and

@@ -17,6 +17,7 @@ import (
 
 	"github.com/molt-go/update/apply"
 	"github.com/molt-go/update/internal/lock"
+	"github.com/molt-go/update/restart"
 	"github.com/molt-go/update/source"
 )
 
@@ -29,9 +30,10 @@ type Updater struct {
 	log     *slog.Logger
 	machine string
 
-	mu      sync.Mutex      // one update at a time in this process
-	current *semver.Version // the running version, or the one installed since
-	timer   *time.Timer     // rolls back an unconfirmed version at its deadline
+	mu       sync.Mutex      // one update at a time in this process
+	current  *semver.Version // the running version, or the one installed since
+	timer    *time.Timer     // rolls back an unconfirmed version at its deadline
+	replaced bool            // the Restarter handed over to another process; this one is on its way out
 }
 
 // Result says what Check or Install did.
@@ -170,6 +172,12 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	res := &Result{From: u.current.Original()}
+	if u.replaced {
+		// A Handoff returned: the new process owns the executable and the
+		// state now, and this one only drains. Installing anything from here
+		// would pull the binary from under the new process.
+		return res, &Error{Step: StepFind, From: res.From, Err: fmt.Errorf("%w: this process has handed over to a new one", ErrInProgress)}
+	}
 	lk, err := lock.TryLock(u.lockPath())
 	if err != nil {
 		return res, &Error{Step: StepFind, From: res.From, Err: lockErr(err)}
@@ -194,6 +202,16 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	}
 	staged, err := u.fetch(ctx, c)
 	if err != nil {
+		if errors.Is(err, ErrProbe) && ctx.Err() == nil {
+			// A verified build that cannot run here (another architecture,
+			// a broken link, the wrong version inside) will not get better:
+			// never download it again. Versions are immutable, so a fixed
+			// build comes as a new release.
+			s.markBad(c.version.Original())
+			if serr := saveState(u.o.StateDir, s); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		return res, err
 	}
 	if err := u.install(ctx, s, c, staged); err != nil {
@@ -289,11 +307,21 @@ func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 	u.begin(StepRestart, to).end(nil)
 	err := u.o.Restarter.Restart(ctx, u.o.Target)
 	if err == nil {
+		u.handedOver()
 		return nil
 	}
 	rerr := u.rollback(ctx, s)
 	u.current, _ = semver.NewVersion(u.o.Version)
 	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, errors.Join(err, rerr))}
+}
+
+// handedOver records that the Restarter returned after starting a new
+// process that took over (restart.Handoff); restart.None starts nothing, so
+// the caller may still update with it.
+func (u *Updater) handedOver() {
+	if _, none := u.o.Restarter.(restart.None); !none {
+		u.replaced = true
+	}
 }
 
 func (u *Updater) lockPath() string { return filepath.Join(u.o.StateDir, "lock") }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,8 +41,13 @@ const DefaultReadyTimeout = 30 * time.Second
 // tells the new one which of its file descriptors are what.
 const handoffEnvVar = "MOLT_HANDOFF"
 
-// handoffReadyByte is what the new process writes on the ready pipe.
-const handoffReadyByte = 'R'
+// handoffReadyByte is what the new process writes on the ready pipe;
+// handoffGoByte is what the old process writes on the go pipe when the new
+// process has passed its probation.
+const (
+	handoffReadyByte = 'R'
+	handoffGoByte    = 'G'
+)
 
 // HandoffOptions configures a Handoff. The zero value works.
 type HandoffOptions struct {
@@ -49,9 +55,20 @@ type HandoffOptions struct {
 	// it is killed and Restart fails with ErrNotReady. If zero,
 	// DefaultReadyTimeout (30s) is used.
 	ReadyTimeout time.Duration
+	// Probation is how long the old process goes on serving alone after
+	// the new one has called Ready, before it lets the new one accept and
+	// hands over. A new version that crashes during probation (a panic a
+	// second after start, a failed dependency) never takes a connection:
+	// Restart returns ErrChildExited and the old process serves on. While
+	// on probation the new process's Ready blocks and the listeners it
+	// inherited accept nothing. Restart takes up to ReadyTimeout plus
+	// Probation. If zero, there is no probation: the old process hands over
+	// as soon as the new one is ready.
+	Probation time.Duration
 	// PIDFile, if set, is written atomically with this process's pid when
 	// Ready is called, before the old process is told, so that a supervisor
-	// watching it (systemd's PIDFile=) follows the handoff. A relative path
+	// watching it (systemd's PIDFile=) follows the handoff. If the handoff
+	// then fails, the old process writes its own pid back. A relative path
 	// is resolved against the working directory at NewHandoff. If empty, no
 	// file is written.
 	PIDFile string
@@ -92,15 +109,36 @@ type HandoffOptions struct {
 // same way. Without PIDFile=, systemd would take the old process's exit for
 // the service's end and stop the new one.
 //
+// # Probation
+//
+// Ready only says that the new process started. A release that fails a
+// moment later (a panic in a background goroutine, a dependency that drops
+// it) would, once handed over, take the service down with it and drop the
+// requests it holds. With HandoffOptions.Probation the old process keeps
+// serving alone for that long after Ready: the new process holds the
+// listeners but its Ready blocks and its inherited listeners accept
+// nothing. If it exits meanwhile, Restart returns ErrChildExited and no
+// client noticed; otherwise the old process says go (over a second pipe),
+// the new process's Ready returns and it starts accepting, and the old
+// process drains and exits. The new process learns of the probation from
+// its parent, so only the old process's option counts.
+//
+// A failure after probation is no longer the handoff's business: the
+// updater's confirm deadline (update.Options.ConfirmTimeout) and start
+// count roll such a release back.
+//
 // Handoff works on Unix systems; on Windows NewHandoff returns ErrUnsupported.
 type Handoff struct {
 	opts HandoffOptions
 	log  *slog.Logger
 	env  handoffEnv
 
-	parent    *os.File // write end of the parent's ready pipe; nil without a parent
+	parent    *os.File      // write end of the parent's ready pipe; nil without a parent
+	goPipe    *os.File      // read end of the parent's go pipe; nil unless on probation
+	open      chan struct{} // closed when inherited listeners may accept; nil unless on probation
 	readyOnce sync.Once
 	readyErr  error
+	readied   atomic.Bool // Ready wrote this process's pid to PIDFile
 
 	exit     chan struct{}
 	stop     chan struct{}
@@ -147,8 +185,9 @@ func (k handoffKey) String() string { return k.Network + ":" + k.Addr }
 
 // handoffMessage is what the handoff environment variable holds.
 type handoffMessage struct {
-	PPID      int               `json:"ppid"`  // the old process, to ignore a variable meant for another process
-	Ready     int               `json:"ready"` // fd of the ready pipe
+	PPID      int               `json:"ppid"`         // the old process, to ignore a variable meant for another process
+	Ready     int               `json:"ready"`        // fd of the ready pipe
+	Go        int               `json:"go,omitempty"` // fd of the go pipe, when the old process holds a probation
 	Listeners []handoffListener `json:"listeners"`
 }
 
@@ -222,14 +261,21 @@ func (h *Handoff) inherit() error {
 	if m.Ready < 3 {
 		return fmt.Errorf("restart: %s: bad ready descriptor %d", handoffEnvVar, m.Ready)
 	}
+	if m.Go != 0 && m.Go < 3 {
+		return fmt.Errorf("restart: %s: bad go descriptor %d", handoffEnvVar, m.Go)
+	}
 	h.parent = handoffInheritFile(m.Ready, "handoff-ready")
+	if m.Go != 0 {
+		h.goPipe = handoffInheritFile(m.Go, "handoff-go")
+		h.open = make(chan struct{})
+	}
 	for _, l := range m.Listeners {
 		if l.FD < 3 {
 			return fmt.Errorf("restart: %s: bad descriptor %d for %s", handoffEnvVar, l.FD, l.handoffKey)
 		}
 		h.inherited[l.handoffKey] = handoffInheritFile(l.FD, l.handoffKey.String())
 	}
-	h.log.Info("handoff: started by the previous process", "ppid", m.PPID, "listeners", len(m.Listeners))
+	h.log.Info("handoff: started by the previous process", "ppid", m.PPID, "listeners", len(m.Listeners), "probation", m.Go != 0)
 	return nil
 }
 
@@ -246,7 +292,10 @@ func (h *Handoff) Exit() <-chan struct{} { return h.exit }
 // address, or else a new one, and remembers it so that Restart passes it on.
 // An address with port 0 is matched as written, so the new process gets the
 // same port its parent was given. The caller owns and closes the listener;
-// closing it does not affect a copy that was passed on.
+// closing it does not affect a copy that was passed on. While the parent
+// holds this process on probation, an inherited listener is a wrapper whose
+// Accept waits until Ready has returned (see HandoffOptions.Probation), so
+// it is not a *net.TCPListener then.
 func (h *Handoff) Listen(network, addr string) (net.Listener, error) {
 	key := handoffKey{Network: network, Addr: addr}
 	h.mu.Lock()
@@ -266,6 +315,9 @@ func (h *Handoff) Listen(network, addr string) (net.Listener, error) {
 		h.passing[key] = f
 		handoffKeepSocketFile(ln)
 		h.log.Debug("handoff: inherited listener", "listener", key)
+		if h.open != nil {
+			return newGatedListener(ln, h.open), nil
+		}
 		return ln, nil
 	}
 	ln, err := new(net.ListenConfig).Listen(context.Background(), network, addr)
@@ -287,7 +339,10 @@ func (h *Handoff) Listen(network, addr string) (net.Listener, error) {
 // Ready says that this process serves. It writes the PID file, tells the
 // parent (which then drains and exits), and closes the inherited listeners
 // that were not claimed with Listen. Without a parent it only writes the PID
-// file. Calls after the first return the first result.
+// file. If the parent holds a probation, Ready returns only when it is over
+// and the inherited listeners accept (should the parent vanish meanwhile,
+// this process serves at once: it holds the listeners). Calls after the
+// first return the first result.
 func (h *Handoff) Ready() error {
 	h.readyOnce.Do(func() { h.readyErr = h.ready() })
 	return h.readyErr
@@ -300,6 +355,7 @@ func (h *Handoff) ready() error {
 		if err := writeHandoffPIDFile(h.opts.PIDFile, os.Getpid()); err != nil {
 			return fmt.Errorf("restart: write PID file: %w", err)
 		}
+		h.readied.Store(true)
 	}
 	h.mu.Lock()
 	for key, f := range h.inherited {
@@ -312,17 +368,24 @@ func (h *Handoff) ready() error {
 	}
 	defer h.parent.Close()
 	if _, err := h.parent.Write([]byte{handoffReadyByte}); err != nil {
+		if h.open != nil {
+			close(h.open)
+		}
 		return fmt.Errorf("restart: tell the old process: %w", err)
+	}
+	if h.goPipe != nil {
+		h.awaitGo()
 	}
 	h.log.Info("handoff: ready, the old process drains")
 	return nil
 }
 
 // Restart starts exe with the same arguments and environment, passing it
-// every listener opened through Listen, and waits until it calls Ready. Then
-// it closes Exit and returns nil. If the new process exits first
-// (ErrChildExited), or does not call Ready within ReadyTimeout or before ctx
-// ends (ErrNotReady), it is killed and Restart returns the error while this
+// every listener opened through Listen, and waits until it calls Ready and,
+// with a Probation, until the probation has passed. Then it closes Exit and
+// returns nil. If the new process exits first (ErrChildExited, also during
+// probation), or does not call Ready within ReadyTimeout or before ctx ends
+// (ErrNotReady), it is killed and Restart returns the error while this
 // process keeps serving on its untouched listeners, ready to try again.
 func (h *Handoff) Restart(ctx context.Context, exe string) error {
 	files, err := h.beginRestart()
@@ -331,6 +394,9 @@ func (h *Handoff) Restart(ctx context.Context, exe string) error {
 	}
 	defer h.running.Done()
 	err = h.handOff(ctx, exe, files)
+	if err != nil {
+		h.reclaimPIDFile()
+	}
 	h.endRestart(err)
 	return err
 }
@@ -365,6 +431,9 @@ func (h *Handoff) Stop() {
 		}
 		if h.parent != nil {
 			h.parent.Close()
+		}
+		if h.goPipe != nil {
+			h.goPipe.Close()
 		}
 	})
 }

@@ -30,6 +30,7 @@ const (
 	handoffVersionEnv = "MOLT_HANDOFF_TEST_VERSION" // what the server answers
 	handoffTimeoutEnv = "MOLT_HANDOFF_TEST_TIMEOUT" // the server's ReadyTimeout
 	handoffAddrEnv    = "MOLT_HANDOFF_TEST_ADDR"    // the address the echo program listens on
+	handoffProbEnv    = "MOLT_HANDOFF_TEST_PROB"    // the server's Probation
 )
 
 // handoffSafetyNet ends a helper program that a failed test forgot, so that
@@ -47,6 +48,11 @@ func init() {
 		handoffServerMain()
 	case "exit1":
 		os.Exit(1)
+	case "crashlater":
+		// A server that serves, is ready, and dies half a second after it
+		// started: within its parent's probation.
+		time.AfterFunc(500*time.Millisecond, func() { os.Exit(3) })
+		handoffServerMain()
 	case "hang":
 		handoffHangMain()
 	case "echo":
@@ -74,6 +80,7 @@ type handoffUpgradeResult struct {
 type handoffServerInfo struct {
 	PID     int    `json:"pid"`
 	Version string `json:"version"`
+	Early   int64  `json:"early"` // requests answered before Ready returned
 }
 
 // handoffServerMain is a small zero-downtime HTTP server. GET / answers its
@@ -84,9 +91,11 @@ func handoffServerMain() {
 	dir := os.Getenv(handoffDirEnv)
 	version := os.Getenv(handoffVersionEnv)
 	timeout, _ := time.ParseDuration(os.Getenv(handoffTimeoutEnv))
+	probation, _ := time.ParseDuration(os.Getenv(handoffProbEnv))
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("version", version, "self", os.Getpid())
 	h, err := NewHandoff(HandoffOptions{
 		ReadyTimeout: timeout,
+		Probation:    probation,
 		PIDFile:      filepath.Join(dir, "server.pid"),
 		Logger:       log,
 	})
@@ -106,13 +115,18 @@ func handoffServerMain() {
 		return env
 	}
 
+	var readyDone atomic.Bool
+	var early atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if !readyDone.Load() {
+			early.Add(1)
+		}
 		time.Sleep(2 * time.Millisecond)
 		fmt.Fprint(w, version)
 	})
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(handoffServerInfo{PID: os.Getpid(), Version: version})
+		json.NewEncoder(w).Encode(handoffServerInfo{PID: os.Getpid(), Version: version, Early: early.Load()})
 	})
 	mux.HandleFunc("POST /upgrade", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -143,6 +157,7 @@ func handoffServerMain() {
 	if err := h.Ready(); err != nil {
 		handoffFatal("Ready: %v", err)
 	}
+	readyDone.Store(true)
 	if !h.HasParent() {
 		fmt.Printf("addr %s\n", ln.Addr())
 	}

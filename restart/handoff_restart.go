@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -60,106 +61,211 @@ func (h *Handoff) endRestart(err error) {
 	clear(h.passing)
 }
 
-// handOff starts the new process and waits for its verdict.
+// handOff starts the new process and waits for its verdict: Ready, then the
+// end of the probation if there is one.
 func (h *Handoff) handOff(ctx context.Context, exe string, files []handoffFile) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
+	c, err := h.startChild(exe, files)
+	if err != nil {
+		return err
+	}
+	if err := c.waitReady(ctx, h.opts.ReadyTimeout, h.stop); err != nil {
+		c.closeGo()
+		return err
+	}
+	if h.opts.Probation <= 0 {
+		return nil
+	}
+	return c.probation(ctx, h.opts.Probation, h.stop)
+}
+
+// handoffChild is a new process started by Restart, seen from the old one.
+type handoffChild struct {
+	cmd    *exec.Cmd
+	pid    int
+	log    *slog.Logger
+	ready  chan bool  // the new process wrote on the ready pipe (true) or closed it (false)
+	exited chan error // its exit status, once
+	goW    *os.File   // write end of the go pipe; nil without probation
+
+	gone    bool  // exited has been received
+	exitErr error // what it said
+}
+
+// startChild starts exe with the listeners, the ready pipe and, on
+// probation, the go pipe.
+func (h *Handoff) startChild(exe string, files []handoffFile) (*handoffChild, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("restart: ready pipe: %w", err)
+		return nil, fmt.Errorf("restart: ready pipe: %w", err)
 	}
 	// The new process sees ExtraFiles[i] as descriptor 3+i.
 	m := handoffMessage{PPID: os.Getpid(), Ready: 3}
 	extra := []*os.File{readyW}
-	for i, f := range files {
-		m.Listeners = append(m.Listeners, handoffListener{handoffKey: f.key, FD: 4 + i})
+	var goR, goW *os.File
+	if h.opts.Probation > 0 {
+		if goR, goW, err = os.Pipe(); err != nil {
+			readyR.Close()
+			readyW.Close()
+			return nil, fmt.Errorf("restart: go pipe: %w", err)
+		}
+		m.Go = 3 + len(extra)
+		extra = append(extra, goR)
+	}
+	for _, f := range files {
+		m.Listeners = append(m.Listeners, handoffListener{handoffKey: f.key, FD: 3 + len(extra)})
 		extra = append(extra, f.file)
+	}
+	closeAll := func() {
+		for _, f := range []*os.File{readyR, readyW, goR, goW} {
+			if f != nil {
+				f.Close()
+			}
+		}
 	}
 	msg, err := json.Marshal(m)
 	if err != nil {
-		readyR.Close()
-		readyW.Close()
-		return fmt.Errorf("restart: %w", err)
+		closeAll()
+		return nil, fmt.Errorf("restart: %w", err)
 	}
 	cmd := exec.Command(exe, h.env.args...)
 	cmd.Env = append(handoffEnviron(h.env.environ()), handoffEnvVar+"="+string(msg))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = extra
 	err = cmd.Start()
-	readyW.Close() // the new process has its own; EOF then means it is gone
+	// The new process has its own ends; EOF on the ready pipe then means
+	// it is gone.
+	readyW.Close()
+	if goR != nil {
+		goR.Close()
+	}
 	if err != nil {
 		readyR.Close()
-		return fmt.Errorf("restart: start %s: %w", exe, err)
+		if goW != nil {
+			goW.Close()
+		}
+		return nil, fmt.Errorf("restart: start %s: %w", exe, err)
 	}
-	pid := cmd.Process.Pid
-	log := h.log.With("pid", pid)
-	log.Info("handoff: started the new process", "exe", exe, "listeners", len(files))
-
-	ready := make(chan bool, 1)
+	c := &handoffChild{
+		cmd:    cmd,
+		pid:    cmd.Process.Pid,
+		log:    h.log.With("pid", cmd.Process.Pid),
+		ready:  make(chan bool, 1),
+		exited: make(chan error, 1),
+		goW:    goW,
+	}
+	c.log.Info("handoff: started the new process", "exe", exe, "listeners", len(files), "probation", h.opts.Probation)
 	go func() {
 		defer readyR.Close()
 		var b [1]byte
 		n, _ := io.ReadFull(readyR, b[:])
-		ready <- n == 1 && b[0] == handoffReadyByte
+		c.ready <- n == 1 && b[0] == handoffReadyByte
 	}()
-	exited := make(chan error, 1)
 	go func() {
 		err := cmd.Wait()
-		exited <- err
-		log.Info("handoff: new process exited", "status", cmd.ProcessState)
+		c.exited <- err
+		c.log.Info("handoff: new process exited", "status", cmd.ProcessState)
 	}()
+	return c, nil
+}
 
-	timer := time.NewTimer(h.opts.ReadyTimeout)
+// waitReady waits until the new process calls Ready. On any other outcome
+// the new process is gone when it returns.
+func (c *handoffChild) waitReady(ctx context.Context, timeout time.Duration, stop <-chan struct{}) error {
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	kill := func() {
-		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			log.Warn("handoff: kill the new process", "err", err)
-		}
-		<-exited // reaped: its pid is gone when Restart returns
-	}
-	var exitErr error
-	processGone := false
+	ready := c.ready
 	for {
 		select {
 		case ok := <-ready:
 			if ok {
-				log.Info("handoff: the new process is ready")
+				c.log.Info("handoff: the new process is ready")
 				return nil
 			}
 			ready = nil // closed without a word: wait for its exit or the timeout
-		case exitErr = <-exited:
-			exited = nil
-			processGone = true
+		case err := <-c.exited:
+			c.gone, c.exitErr = true, err
 			if ready == nil {
-				return handoffExitError(pid, exitErr)
+				return c.exitError()
 			}
 			// A Ready may still sit in the pipe; keep reading it.
 		case <-timer.C:
-			if processGone {
-				return handoffExitError(pid, exitErr)
+			if c.gone {
+				return c.exitError()
 			}
-			kill()
-			log.Warn("handoff: the new process sent no Ready in time; it was killed", "timeout", h.opts.ReadyTimeout)
-			return fmt.Errorf("%w: new process %d sent no Ready within %v", ErrNotReady, pid, h.opts.ReadyTimeout)
+			c.kill()
+			c.log.Warn("handoff: the new process sent no Ready in time; it was killed", "timeout", timeout)
+			return fmt.Errorf("%w: new process %d sent no Ready within %v", ErrNotReady, c.pid, timeout)
 		case <-ctx.Done():
-			if processGone {
-				return handoffExitError(pid, exitErr)
-			}
-			kill()
-			return fmt.Errorf("%w: new process %d: %w", ErrNotReady, pid, ctx.Err())
-		case <-h.stop:
-			if processGone {
-				return handoffExitError(pid, exitErr)
-			}
-			kill()
-			return fmt.Errorf("%w: new process %d killed", ErrStopped, pid)
+			return c.interrupted(fmt.Errorf("%w: new process %d: %w", ErrNotReady, c.pid, ctx.Err()))
+		case <-stop:
+			return c.interrupted(fmt.Errorf("%w: new process %d killed", ErrStopped, c.pid))
 		}
-		if processGone && ready == nil {
-			return handoffExitError(pid, exitErr)
+		if c.gone && ready == nil {
+			return c.exitError()
 		}
 	}
 }
+
+// probation lets the new process prove that it keeps running for d after
+// Ready, while this one serves alone; then it tells it to go.
+func (c *handoffChild) probation(ctx context.Context, d time.Duration, stop <-chan struct{}) error {
+	defer c.closeGo()
+	if c.gone {
+		return c.exitError()
+	}
+	c.log.Info("handoff: the new process is on probation", "for", d)
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case err := <-c.exited:
+		c.gone, c.exitErr = true, err
+		c.log.Warn("handoff: the new process exited during probation; serving on")
+		return c.exitError()
+	case <-ctx.Done():
+		return c.interrupted(fmt.Errorf("%w: new process %d on probation: %w", ErrNotReady, c.pid, ctx.Err()))
+	case <-stop:
+		return c.interrupted(fmt.Errorf("%w: new process %d killed on probation", ErrStopped, c.pid))
+	case <-timer.C:
+	}
+	if _, err := c.goW.Write([]byte{handoffGoByte}); err != nil {
+		// It died just now: its end of the pipe is closed.
+		c.gone, c.exitErr = true, <-c.exited
+		return c.exitError()
+	}
+	c.log.Info("handoff: probation passed; the new process takes over")
+	return nil
+}
+
+// interrupted kills the new process unless it is already gone, and returns
+// err (or its exit, if it went first).
+func (c *handoffChild) interrupted(err error) error {
+	if c.gone {
+		return c.exitError()
+	}
+	c.kill()
+	return err
+}
+
+// kill ends the new process and reaps it, so that its pid is gone when
+// Restart returns.
+func (c *handoffChild) kill() {
+	if err := c.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		c.log.Warn("handoff: kill the new process", "err", err)
+	}
+	c.exitErr = <-c.exited
+	c.gone = true
+}
+
+func (c *handoffChild) closeGo() {
+	if c.goW != nil {
+		c.goW.Close()
+	}
+}
+
+func (c *handoffChild) exitError() error { return handoffExitError(c.pid, c.exitErr) }
 
 func handoffExitError(pid int, err error) error {
 	if err == nil {

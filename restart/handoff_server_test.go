@@ -43,6 +43,13 @@ type handoffServer struct {
 
 func startHandoffServer(t *testing.T, readyTimeout string) *handoffServer {
 	t.Helper()
+	return startHandoffServerOnProbation(t, readyTimeout, "")
+}
+
+// startHandoffServerOnProbation starts a server whose handoffs hold the new
+// process on probation for the given duration.
+func startHandoffServerOnProbation(t *testing.T, readyTimeout, probation string) *handoffServer {
+	t.Helper()
 	s := &handoffServer{
 		t:      t,
 		dir:    t.TempDir(),
@@ -62,6 +69,7 @@ func startHandoffServer(t *testing.T, readyTimeout string) *handoffServer {
 		handoffDirEnv+"="+s.dir,
 		handoffVersionEnv+"=1",
 		handoffTimeoutEnv+"="+readyTimeout,
+		handoffProbEnv+"="+probation,
 	)
 	// Every generation writes to this one pipe; it reaches EOF when the
 	// last of them has exited.

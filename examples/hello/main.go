@@ -2,6 +2,10 @@
 //
 //	hello -version                      print the bare version and exit
 //	hello -feed URL -key update.pub     update if a newer version is on offer, then greet
+//	hello -s3 s3://bucket/prefix [-s3-endpoint URL] -key update.pub
+//	                                    the same from a bucket (AWS_* credentials)
+//	hello -github OWNER/REPO [-github-api URL] -key cosign.pub
+//	                                    the same from GitHub releases (GITHUB_TOKEN if set)
 //
 // Build it with its version set at link time:
 //

@@ -7,6 +7,11 @@
 //	pkgserver serve -dir DIR -addr 127.0.0.1:8080 -key DIR/update.key
 //	    serves every app in DIR at http://127.0.0.1:8080/<app>/ (feed.json and
 //	    the files), plus gupper's /list and /download/<name>
+//	pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix [-endpoint URL]
+//	pkgserver publish -dir DIR -key KEY -to file:///path
+//	    signs a feed per app and uploads the files first and the feed last,
+//	    skipping files already there with the same sha256; the feed's counter
+//	    never goes down
 //
 // Files in DIR are named <app>-<version>-<os>-<arch>[.exe], or the same with
 // .tar.gz or .zip holding the binary. Drop a new file in and the next

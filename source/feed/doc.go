@@ -82,8 +82,9 @@
 // never trusted. Even so the Client never follows a redirect from https to
 // plain http, and refuses an https feed whose assets are on plain http.
 // The Server holds the private key to sign as the folder changes; a
-// publisher who wants the key off the serving machine signs with Sign
-// elsewhere and uploads feed.json, then must sign again before it expires.
+// publisher who wants the key off the serving machine uses Publish, which
+// signs elsewhere and uploads files and feed.json to a Store (a folder, an
+// S3 bucket), and must publish again before the feed expires.
 //
 // # Rotating keys
 //

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/molt-go/update/internal/ghfake"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
@@ -42,18 +43,18 @@ func dist(t testing.TB, name string) []byte {
 }
 
 // distFiles returns the archives and checksums.txt, plus extra files.
-func distFiles(t testing.TB, extra ...fakeFile) []fakeFile {
+func distFiles(t testing.TB, extra ...ghfake.File) []ghfake.File {
 	t.Helper()
-	var fs []fakeFile
+	var fs []ghfake.File
 	for _, n := range append(archives, "checksums.txt") {
-		fs = append(fs, fakeFile{Name: n, Data: dist(t, n)})
+		fs = append(fs, ghfake.File{Name: n, Data: dist(t, n)})
 	}
 	return append(fs, extra...)
 }
 
-// distFile is a fakeFile with the bytes of dist file src under name.
-func distFile(t testing.TB, name, src string) fakeFile {
-	return fakeFile{Name: name, Data: dist(t, src)}
+// distFile is a ghfake.File with the bytes of dist file src under name.
+func distFile(t testing.TB, name, src string) ghfake.File {
+	return ghfake.File{Name: name, Data: dist(t, src)}
 }
 
 // pinned is the verifier for the key that signed the release.
@@ -113,12 +114,24 @@ func sha256Digest(data []byte) verify.Digest {
 	return verify.MustDigest("sha256:" + hex.EncodeToString(sum[:]))
 }
 
-// newSource returns a Source for the fake repository, logging to the test.
-func (f *fakeGitHub) source(t testing.TB, o Options) *Source {
+// newFakeGitHub starts the fake GitHub API (internal/ghfake) for
+// owner/repo, its release objects shaped like the documented example in
+// testdata/api.
+func newFakeGitHub(t testing.TB, owner, repo string) *ghfake.Server {
 	t.Helper()
-	o.Owner, o.Repo = f.owner, f.repo
+	raw, err := os.ReadFile("testdata/api/releases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ghfake.New(t, owner, repo, raw)
+}
+
+// newSource returns a Source for the fake repository, logging to the test.
+func newSource(t testing.TB, f *ghfake.Server, o Options) *Source {
+	t.Helper()
+	o.Owner, o.Repo = f.Owner, f.Repo
 	if o.BaseURL == "" {
-		o.BaseURL = f.api.URL
+		o.BaseURL = f.APIURL()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/internal/ghfake"
 	"github.com/molt-go/update/source"
 )
 
@@ -24,8 +25,8 @@ func TestDocumentedShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.set(func(f *fakeGitHub) { f.verbatim = raw })
-	s := f.source(t, Options{App: "example"})
+	f.Do(func(st *ghfake.State) { st.Verbatim = raw })
+	s := newSource(t, f, Options{App: "example"})
 	l, err := s.Releases(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -44,11 +45,11 @@ func TestDocumentedShape(t *testing.T) {
 	}
 }
 
-func manyReleases(n int) []fakeRelease {
-	rs := make([]fakeRelease, n)
+func manyReleases(n int) []ghfake.Release {
+	rs := make([]ghfake.Release, n)
 	for i := range rs {
 		v := fmt.Sprintf("1.0.%d", i)
-		rs[i] = fakeRelease{Tag: "v" + v, Files: []fakeFile{
+		rs[i] = ghfake.Release{Tag: "v" + v, Files: []ghfake.File{
 			{Name: "hello_" + v + "_linux_amd64.tar.gz", Data: []byte("program " + v)},
 		}}
 	}
@@ -60,8 +61,8 @@ func manyReleases(n int) []fakeRelease {
 func TestPaginationAndETag(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
-	f.add(manyReleases(130)...)
-	s := f.source(t, Options{})
+	f.Add(manyReleases(130)...)
+	s := newSource(t, f, Options{})
 	ctx := context.Background()
 
 	l, err := s.Releases(ctx, nil)
@@ -80,7 +81,7 @@ func TestPaginationAndETag(t *testing.T) {
 			t.Fatalf("v1.0.%d missing from the listing", i)
 		}
 	}
-	if full, nm := f.counts(); full != 2 || nm != 0 {
+	if full, nm := f.Counts(); full != 2 || nm != 0 {
 		t.Fatalf("first look: %d full pages, %d not modified; want 2, 0", full, nm)
 	}
 
@@ -88,7 +89,7 @@ func TestPaginationAndETag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full, nm := f.counts(); full != 2 || nm != 2 {
+	if full, nm := f.Counts(); full != 2 || nm != 2 {
 		t.Fatalf("second look: %d full pages, %d not modified; want 2 (no new full fetch), 2", full, nm)
 	}
 	if len(l2.Releases) != 130 {
@@ -96,7 +97,7 @@ func TestPaginationAndETag(t *testing.T) {
 	}
 
 	// A new release changes both pages; the new one must show.
-	f.add(fakeRelease{Tag: "v1.1.0", Files: []fakeFile{{Name: "hello_1.1.0_linux_amd64.tar.gz", Data: []byte("new")}}})
+	f.Add(ghfake.Release{Tag: "v1.1.0", Files: []ghfake.File{{Name: "hello_1.1.0_linux_amd64.tar.gz", Data: []byte("new")}}})
 	l3, err := s.Releases(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestPaginationAndETag(t *testing.T) {
 	if len(l3.Releases) != 131 || l3.Releases[0].Version != "v1.1.0" {
 		t.Fatalf("after a new release: %d releases, newest %s", len(l3.Releases), l3.Releases[0].Version)
 	}
-	if full, _ := f.counts(); full != 4 {
+	if full, _ := f.Counts(); full != 4 {
 		t.Fatalf("after a new release: %d full pages in all, want 4", full)
 	}
 }
@@ -115,19 +116,19 @@ func TestPaginationAndETag(t *testing.T) {
 func TestSkipped(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
-	file := func(v string) []fakeFile {
-		return []fakeFile{{Name: "hello_" + v + "_linux_amd64.tar.gz", Data: []byte(v)}}
+	file := func(v string) []ghfake.File {
+		return []ghfake.File{{Name: "hello_" + v + "_linux_amd64.tar.gz", Data: []byte(v)}}
 	}
-	f.add(
-		fakeRelease{Tag: "v1.0.0", Files: file("1.0.0")},
-		fakeRelease{Tag: "1.1.0", Files: file("1.1.0")}, // no "v" is fine
-		fakeRelease{Tag: "nightly", Files: file("nightly")},
-		fakeRelease{Tag: "v1.2", Files: file("1.2")},
-		fakeRelease{Tag: "v1.3.0", Pre: true, Files: file("1.3.0")},
-		fakeRelease{Tag: "v1.4.0", Draft: true, Files: file("1.4.0")},
-		fakeRelease{Tag: "v1.5.0-rc.1", Files: file("1.5.0-rc.1")}, // not marked, still a prerelease
+	f.Add(
+		ghfake.Release{Tag: "v1.0.0", Files: file("1.0.0")},
+		ghfake.Release{Tag: "1.1.0", Files: file("1.1.0")}, // no "v" is fine
+		ghfake.Release{Tag: "nightly", Files: file("nightly")},
+		ghfake.Release{Tag: "v1.2", Files: file("1.2")},
+		ghfake.Release{Tag: "v1.3.0", Pre: true, Files: file("1.3.0")},
+		ghfake.Release{Tag: "v1.4.0", Draft: true, Files: file("1.4.0")},
+		ghfake.Release{Tag: "v1.5.0-rc.1", Files: file("1.5.0-rc.1")}, // not marked, still a prerelease
 	)
-	l, err := f.source(t, Options{}).Releases(context.Background(), nil)
+	l, err := newSource(t, f, Options{}).Releases(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,14 +148,14 @@ func TestRateLimited(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeGitHub(t, "acme", "hello")
-			f.add(manyReleases(1)...)
-			s := f.source(t, Options{})
+			f.Add(manyReleases(1)...)
+			s := newSource(t, f, Options{})
 			l, err := s.Releases(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, a := find(t, l, "v1.0.0", "linux", "amd64")
-			f.set(func(f *fakeGitHub) { f.limit, f.resetAt = mode, reset })
+			f.Do(func(st *ghfake.State) { st.Limit, st.ResetAt = mode, reset })
 
 			before := time.Now()
 			_, err = s.Releases(context.Background(), nil)
@@ -191,24 +192,24 @@ func TestPrivateRepository(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "secret")
 	data := bytes.Repeat([]byte("0123456789"), 1000)
-	f.add(fakeRelease{Tag: "v2.0.0", Files: []fakeFile{{Name: "secret_2.0.0_linux_amd64.tar.gz", Data: data}}})
-	f.set(func(f *fakeGitHub) { f.token = "s3cr3t" })
+	f.Add(ghfake.Release{Tag: "v2.0.0", Files: []ghfake.File{{Name: "secret_2.0.0_linux_amd64.tar.gz", Data: data}}})
+	f.Do(func(st *ghfake.State) { st.Token = "s3cr3t" })
 	ctx := context.Background()
 
 	t.Run("no token", func(t *testing.T) {
-		_, err := f.source(t, Options{}).Releases(ctx, nil)
+		_, err := newSource(t, f, Options{}).Releases(ctx, nil)
 		if !errors.Is(err, source.ErrNotFound) {
 			t.Fatalf("err = %v, want source.ErrNotFound", err)
 		}
 	})
 	t.Run("wrong token", func(t *testing.T) {
-		_, err := f.source(t, Options{Token: "wrong"}).Releases(ctx, nil)
+		_, err := newSource(t, f, Options{Token: "wrong"}).Releases(ctx, nil)
 		if !errors.Is(err, source.ErrNotFound) {
 			t.Fatalf("err = %v, want source.ErrNotFound", err)
 		}
 	})
 	t.Run("token", func(t *testing.T) {
-		s := f.source(t, Options{Token: "s3cr3t"})
+		s := newSource(t, f, Options{Token: "s3cr3t"})
 		l, err := s.Releases(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -221,22 +222,22 @@ func TestPrivateRepository(t *testing.T) {
 		if got := readAll(t, s, a, 4321); !bytes.Equal(got, data[4321:]) {
 			t.Fatalf("resumed download has %d bytes, want %d", len(got), len(data)-4321)
 		}
-		f.set(func(f *fakeGitHub) {
-			if f.apiAsset != 2 {
-				t.Errorf("%d downloads through the API, want 2", f.apiAsset)
+		f.Do(func(st *ghfake.State) {
+			if st.APIAsset != 2 {
+				t.Errorf("%d downloads through the API, want 2", st.APIAsset)
 			}
-			for _, acc := range f.apiAccept {
+			for _, acc := range st.APIAccept {
 				if acc != "application/octet-stream" {
 					t.Errorf("API asked with Accept %q", acc)
 				}
 			}
-			for _, auth := range f.storeAuth {
+			for _, auth := range st.StoreAuth {
 				if auth != "" {
 					t.Errorf("the storage host got Authorization %q", auth)
 				}
 			}
-			if !slices.Equal(f.storeRanges, []string{"", "bytes=4321-"}) {
-				t.Errorf("storage saw ranges %q", f.storeRanges)
+			if !slices.Equal(st.StoreRanges, []string{"", "bytes=4321-"}) {
+				t.Errorf("storage saw ranges %q", st.StoreRanges)
 			}
 		})
 	})
@@ -246,16 +247,16 @@ func TestPrivateRepository(t *testing.T) {
 // parallel, since it sets an environment variable.
 func TestTokenEnv(t *testing.T) {
 	f := newFakeGitHub(t, "acme", "hello")
-	f.add(manyReleases(1)...)
-	f.set(func(f *fakeGitHub) { f.token = "from-env" })
+	f.Add(manyReleases(1)...)
+	f.Do(func(st *ghfake.State) { st.Token = "from-env" })
 	t.Setenv("MOLT_TEST_GITHUB_TOKEN", "from-env")
-	l, err := f.source(t, Options{TokenEnv: "MOLT_TEST_GITHUB_TOKEN"}).Releases(context.Background(), nil)
+	l, err := newSource(t, f, Options{TokenEnv: "MOLT_TEST_GITHUB_TOKEN"}).Releases(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	find(t, l, "v1.0.0", "linux", "amd64")
 	// An explicit token wins over the environment.
-	if _, err := f.source(t, Options{Token: "other", TokenEnv: "MOLT_TEST_GITHUB_TOKEN"}).Releases(context.Background(), nil); !errors.Is(err, source.ErrNotFound) {
+	if _, err := newSource(t, f, Options{Token: "other", TokenEnv: "MOLT_TEST_GITHUB_TOKEN"}).Releases(context.Background(), nil); !errors.Is(err, source.ErrNotFound) {
 		t.Fatalf("with Token set: %v, want source.ErrNotFound", err)
 	}
 }
@@ -264,15 +265,15 @@ func TestTokenEnv(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
-	f.add(manyReleases(1)...)
-	s := f.source(t, Options{})
+	f.Add(manyReleases(1)...)
+	s := newSource(t, f, Options{})
 	l, err := s.Releases(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, a := find(t, l, "v1.0.0", "linux", "amd64")
 	gone := a
-	gone.URL = f.store.URL + "/acme/hello/releases/download/v1.0.0/nothing.tar.gz"
+	gone.URL = f.StoreURL() + "/acme/hello/releases/download/v1.0.0/nothing.tar.gz"
 	if _, err := s.Open(context.Background(), gone, 0); !errors.Is(err, source.ErrNotFound) {
 		t.Errorf("Open(missing) = %v, want source.ErrNotFound", err)
 	}
@@ -332,13 +333,13 @@ func TestOptions(t *testing.T) {
 func TestUseHTTPClient(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
-	f.add(manyReleases(1)...)
+	f.Add(manyReleases(1)...)
 	var used int
 	counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		used++
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	s := f.source(t, Options{})
+	s := newSource(t, f, Options{})
 	s.UseHTTPClient(counting)
 	if _, err := s.Releases(context.Background(), nil); err != nil {
 		t.Fatal(err)
@@ -349,7 +350,7 @@ func TestUseHTTPClient(t *testing.T) {
 
 	used = 0
 	own := &http.Client{}
-	s2 := f.source(t, Options{HTTPClient: own})
+	s2 := newSource(t, f, Options{HTTPClient: own})
 	s2.UseHTTPClient(counting)
 	if _, err := s2.Releases(context.Background(), nil); err != nil {
 		t.Fatal(err)

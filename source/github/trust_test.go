@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/molt-go/update/internal/ghfake"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
@@ -28,12 +29,12 @@ func TestGoreleaserRelease(t *testing.T) {
 		t.Run(sig, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeGitHub(t, "acme", "hello")
-			f.add(fakeRelease{Tag: "v1.2.3", Files: distFiles(t,
+			f.Add(ghfake.Release{Tag: "v1.2.3", Files: distFiles(t,
 				distFile(t, sig, sig),
 				distFile(t, "hello_1.2.3_linux_amd64.tar.gz.sig", "hello_1.2.3_linux_amd64.tar.gz.sig"),
 			)})
 			v := pinned(t, "cosign.pub")
-			s := f.source(t, Options{App: "hello"})
+			s := newSource(t, f, Options{App: "hello"})
 			l, err := s.Releases(context.Background(), v)
 			if err != nil {
 				t.Fatal(err)
@@ -102,8 +103,8 @@ func TestTrustRules(t *testing.T) {
 	const asset = "hello_1.2.3_linux_amd64.tar.gz"
 	trueDigest := sha256Digest(dist(t, asset))
 	signed := distFile(t, "checksums.txt.sig", "checksums.txt.sig")
-	unsigned := func(t *testing.T) []fakeFile { return distFiles(t) }
-	noAPIDigest := func(t *testing.T) []fakeFile {
+	unsigned := func(t *testing.T) []ghfake.File { return distFiles(t) }
+	noAPIDigest := func(t *testing.T) []ghfake.File {
 		fs := distFiles(t)
 		for i := range fs {
 			fs[i].Digest = "-"
@@ -112,12 +113,12 @@ func TestTrustRules(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		files  func(t *testing.T) []fakeFile
+		files  func(t *testing.T) []ghfake.File
 		verify bool
 		trust  bool
 		want   verify.Digest
 	}{
-		{"signed checksums", func(t *testing.T) []fakeFile { return distFiles(t, signed) }, true, false, trueDigest},
+		{"signed checksums", func(t *testing.T) []ghfake.File { return distFiles(t, signed) }, true, false, trueDigest},
 		{"unsigned checksums are not trusted", unsigned, true, false, verify.Digest{}},
 		{"GitHub digest when trusted", unsigned, true, true, trueDigest},
 		{"no GitHub digest to trust", noAPIDigest, true, true, verify.Digest{}},
@@ -127,12 +128,12 @@ func TestTrustRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeGitHub(t, "acme", "hello")
-			f.add(fakeRelease{Tag: "v1.2.3", Files: tc.files(t)})
+			f.Add(ghfake.Release{Tag: "v1.2.3", Files: tc.files(t)})
 			var v verify.Verifier
 			if tc.verify {
 				v = pinned(t, "cosign.pub")
 			}
-			l, err := f.source(t, Options{TrustGitHubDigest: tc.trust}).Releases(context.Background(), v)
+			l, err := newSource(t, f, Options{TrustGitHubDigest: tc.trust}).Releases(context.Background(), v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,9 +151,9 @@ func TestDepth(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
 	files := distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"))
-	f.add(fakeRelease{Tag: "v1.2.1", Files: files}, fakeRelease{Tag: "v1.2.2", Files: files},
-		fakeRelease{Tag: "v1.2.3-rc.1", Pre: true, Files: files}, fakeRelease{Tag: "v1.2.3", Files: files})
-	s := f.source(t, Options{Depth: 1})
+	f.Add(ghfake.Release{Tag: "v1.2.1", Files: files}, ghfake.Release{Tag: "v1.2.2", Files: files},
+		ghfake.Release{Tag: "v1.2.3-rc.1", Pre: true, Files: files}, ghfake.Release{Tag: "v1.2.3", Files: files})
+	s := newSource(t, f, Options{Depth: 1})
 	v := pinned(t, "cosign.pub")
 	for range 2 {
 		l, err := s.Releases(context.Background(), v)
@@ -167,9 +168,9 @@ func TestDepth(t *testing.T) {
 			}
 		}
 	}
-	f.set(func(f *fakeGitHub) {
+	f.Do(func(st *ghfake.State) {
 		// Two releases verified, checksums and signature each, fetched once.
-		if n := len(f.storeAuth); n != 4 {
+		if n := len(st.StoreAuth); n != 4 {
 			t.Errorf("%d file downloads, want 4", n)
 		}
 	})
@@ -183,8 +184,8 @@ func TestAttacks(t *testing.T) {
 	realSums := dist(t, "checksums.txt")
 	const victim = "hello_1.2.3_linux_amd64.tar.gz"
 	// withSums replaces checksums.txt with data, signed by the test key.
-	withSums := func(t *testing.T, data []byte) []fakeFile {
-		fs := distFiles(t, fakeFile{Name: "checksums.txt.sig", Data: key.sig(t, data)})
+	withSums := func(t *testing.T, data []byte) []ghfake.File {
+		fs := distFiles(t, ghfake.File{Name: "checksums.txt.sig", Data: key.sig(t, data)})
 		for i := range fs {
 			if fs[i].Name == "checksums.txt" {
 				fs[i].Data = data
@@ -219,22 +220,22 @@ func TestAttacks(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		files func(t *testing.T) []fakeFile
+		files func(t *testing.T) []ghfake.File
 		pub   string // dist file of the pinned key; "" pins the test key
 		want  error
 	}{
-		{"asset missing from checksums", func(t *testing.T) []fakeFile { return withSums(t, dropped.Bytes()) }, "", verify.ErrChecksums},
-		{"asset listed twice", func(t *testing.T) []fakeFile { return withSums(t, doubled.Bytes()) }, "", verify.ErrChecksums},
-		{"signature by another key", func(t *testing.T) []fakeFile {
+		{"asset missing from checksums", func(t *testing.T) []ghfake.File { return withSums(t, dropped.Bytes()) }, "", verify.ErrChecksums},
+		{"asset listed twice", func(t *testing.T) []ghfake.File { return withSums(t, doubled.Bytes()) }, "", verify.ErrChecksums},
+		{"signature by another key", func(t *testing.T) []ghfake.File {
 			return distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.other.sig"))
 		}, "cosign.pub", verify.ErrBadSignature},
-		{"pinned key is not the signer", func(t *testing.T) []fakeFile {
+		{"pinned key is not the signer", func(t *testing.T) []ghfake.File {
 			return distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"))
 		}, "other.pub", verify.ErrBadSignature},
-		{"bundle for other bytes", func(t *testing.T) []fakeFile {
+		{"bundle for other bytes", func(t *testing.T) []ghfake.File {
 			return distFiles(t, distFile(t, "checksums.txt.sigstore.json", "other.sigstore.json"))
 		}, "cosign.pub", verify.ErrDigestMismatch},
-		{"tampered checksums", func(t *testing.T) []fakeFile {
+		{"tampered checksums", func(t *testing.T) []ghfake.File {
 			fs := distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"))
 			for i := range fs {
 				if fs[i].Name == "checksums.txt" {
@@ -243,7 +244,7 @@ func TestAttacks(t *testing.T) {
 			}
 			return fs
 		}, "cosign.pub", verify.ErrBadSignature},
-		{"asset replaced after signing", func(t *testing.T) []fakeFile {
+		{"asset replaced after signing", func(t *testing.T) []ghfake.File {
 			fs := distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"))
 			for i := range fs {
 				if fs[i].Name == victim {
@@ -252,28 +253,28 @@ func TestAttacks(t *testing.T) {
 			}
 			return fs
 		}, "cosign.pub", verify.ErrDigestMismatch},
-		{"asset bundle for other bytes", func(t *testing.T) []fakeFile {
+		{"asset bundle for other bytes", func(t *testing.T) []ghfake.File {
 			return distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"),
 				distFile(t, victim+".sigstore.json", "other.sigstore.json"))
 		}, "cosign.pub", verify.ErrDigestMismatch},
-		{"two signed checksums files", func(t *testing.T) []fakeFile {
+		{"two signed checksums files", func(t *testing.T) []ghfake.File {
 			return distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"),
 				distFile(t, "hello_1.2.3_checksums.txt", "checksums.txt"),
 				distFile(t, "hello_1.2.3_checksums.txt.sig", "checksums.txt.sig"))
 		}, "cosign.pub", source.ErrBadMetadata},
-		{"huge checksums file", func(t *testing.T) []fakeFile {
+		{"huge checksums file", func(t *testing.T) []ghfake.File {
 			return withSums(t, bytes.Repeat([]byte("#"), verify.MaxChecksumsSize+1))
 		}, "", source.ErrBadMetadata},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeGitHub(t, "acme", "hello")
-			f.add(fakeRelease{Tag: "v1.2.3", Files: tc.files(t)})
+			f.Add(ghfake.Release{Tag: "v1.2.3", Files: tc.files(t)})
 			v := key.verifier(t)
 			if tc.pub != "" {
 				v = pinned(t, tc.pub)
 			}
-			l, err := f.source(t, Options{}).Releases(context.Background(), v)
+			l, err := newSource(t, f, Options{}).Releases(context.Background(), v)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Releases = %+v, %v; want %v", l, err, tc.want)
 			}
@@ -288,10 +289,10 @@ func TestOnlyPrereleases(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
 	files := distFiles(t, distFile(t, "checksums.txt.sig", "checksums.txt.sig"))
-	f.add(fakeRelease{Tag: "v2.0.0-beta.2", Pre: true, Files: files},
-		fakeRelease{Tag: "v2.0.0", Pre: true, Files: files}, // says stable: skipped
-		fakeRelease{Tag: "v2.0.0-rc.1", Pre: true, Files: files})
-	l, err := f.source(t, Options{}).Releases(context.Background(), pinned(t, "cosign.pub"))
+	f.Add(ghfake.Release{Tag: "v2.0.0-beta.2", Pre: true, Files: files},
+		ghfake.Release{Tag: "v2.0.0", Pre: true, Files: files}, // says stable: skipped
+		ghfake.Release{Tag: "v2.0.0-rc.1", Pre: true, Files: files})
+	l, err := newSource(t, f, Options{}).Releases(context.Background(), pinned(t, "cosign.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,12 +323,12 @@ func TestListingPlatforms(t *testing.T) {
 		"hello_1.0.0_windows_amd64.zip", "hello_1.0.0_Windows_x86_64.zip",
 		"hello_1.0.0_linux_amd64.tar.gz", "hello_1.0.0_linux_amd64.sbom.json", "hello_1.0.0_linux_amd64.tar.gz.sig",
 	}
-	var files []fakeFile
+	var files []ghfake.File
 	for _, n := range names {
-		files = append(files, fakeFile{Name: n, Data: []byte(n)})
+		files = append(files, ghfake.File{Name: n, Data: []byte(n)})
 	}
-	f.add(fakeRelease{Tag: "v1.0.0", Files: files})
-	s := f.source(t, Options{})
+	f.Add(ghfake.Release{Tag: "v1.0.0", Files: files})
+	s := newSource(t, f, Options{})
 	s.goarm = 6 // as if this program ran on an ARMv6 board
 	l, err := s.Releases(context.Background(), nil)
 	if err != nil {
