@@ -1,0 +1,474 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/molt-go/update/deploy"
+	"github.com/molt-go/update/internal/browser"
+)
+
+const runnerPkg = "github.com/molt-go/update/examples/runner"
+
+// runnerWait bounds every wait of these tests for something to happen
+// (a build, a switch); it is a deadline against hanging, not a speed test.
+const runnerWait = 3 * time.Minute
+
+// needGit returns the git command, installing it with apt-get when missing
+// and running as root; otherwise the test fails.
+func needGit(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("git"); err == nil {
+		return p
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("git is not installed and we are not root to install it: apt-get install -y git")
+	}
+	for _, args := range [][]string{{"install", "-y", "git"}, {"update"}, {"install", "-y", "git"}} {
+		out, err := exec.Command("apt-get", args...).CombinedOutput()
+		if err == nil && args[0] == "install" {
+			break
+		}
+		if err != nil && args[0] == "update" {
+			t.Fatalf("apt-get update: %v\n%s", err, out)
+		}
+	}
+	p, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git still missing after apt-get install: %v", err)
+	}
+	return p
+}
+
+// appRepo is a git repository of a small Go HTTP server.
+type appRepo struct {
+	t    *testing.T
+	git  string
+	dir  string
+	port int
+}
+
+func newAppRepo(t *testing.T, port int) *appRepo {
+	r := &appRepo{t: t, git: needGit(t), dir: filepath.Join(t.TempDir(), "app"), port: port}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.run("init", "--quiet", "--initial-branch=main")
+	r.run("config", "user.name", "Runner Test")
+	r.run("config", "user.email", "runner@example.com")
+	r.run("config", "commit.gpgsign", "false")
+	r.write("go.mod", "module app\n\ngo 1.26\n")
+	return r
+}
+
+func (r *appRepo) run(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command(r.git, args...)
+	cmd.Dir = r.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *appRepo) write(name, text string) {
+	r.t.Helper()
+	if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// commit commits main.go with src and returns the commit hash.
+func (r *appRepo) commit(src, msg string) string {
+	r.write("main.go", src)
+	r.run("add", ".")
+	r.run("commit", "--quiet", "-m", msg)
+	return r.run("rev-parse", "HEAD")
+}
+
+// appSource is a server answering version on the repo's port; status is
+// its answer's status, and exit, if not "", makes it exit at once.
+func (r *appRepo) appSource(version string, status int, exit bool) string {
+	exitLine := ""
+	if exit {
+		exitLine = `fmt.Fprintln(os.Stderr, "giving up at once"); os.Exit(3)`
+	}
+	return fmt.Sprintf(`package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+const version = %q
+
+func main() {
+	%s
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(%d)
+		fmt.Fprint(w, version)
+	})
+	if err := http.ListenAndServe("127.0.0.1:%d", nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+`, version, exitLine, status, r.port)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// runnerProc is a running examples/runner.
+type runnerProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string // http://addr
+	log  string // its output file
+	done chan struct{}
+}
+
+func startRunner(t *testing.T, args ...string) *runnerProc {
+	t.Helper()
+	exe := program(t, runnerPkg, "dev")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := &runnerProc{t: t, base: "http://" + addr, log: filepath.Join(t.TempDir(), "runner.log"), done: make(chan struct{})}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(exe, append([]string{"-addr", addr}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); logf.Close(); close(p.done) }()
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+// stop ends the runner with SIGTERM, as a service manager would; it stops
+// its program before exiting.
+func (p *runnerProc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(runnerWait):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Errorf("runner did not exit on SIGTERM\n%s", p.output())
+	}
+}
+
+func (p *runnerProc) output() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+func (p *runnerProc) hook() {
+	p.t.Helper()
+	resp, err := runnerClient.Post(p.base+"/hook", "application/json", strings.NewReader(`{"ref":"refs/heads/main"}`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		p.t.Fatalf("POST /hook: %s", resp.Status)
+	}
+}
+
+func (p *runnerProc) deployments() []deploy.Deployment {
+	p.t.Helper()
+	var ds []deploy.Deployment
+	if err := getJSON(p.base+"/api/deployments", &ds); err != nil {
+		p.t.Fatalf("%v\n%s", err, p.output())
+	}
+	return ds
+}
+
+func getJSON(url string, v any) error {
+	resp, err := runnerClient.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// waitDeployment waits until deployment n (1-based) has ended, and
+// returns it.
+func (p *runnerProc) waitDeployment(n int) deploy.Deployment {
+	p.t.Helper()
+	deadline := time.Now().Add(runnerWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			p.t.Fatalf("runner exited\n%s", p.output())
+		default:
+		}
+		var ds []deploy.Deployment
+		if getJSON(p.base+"/api/deployments", &ds) == nil && len(ds) >= n {
+			d := ds[len(ds)-n]
+			if d.Status != deploy.StatusRunning {
+				return d
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatalf("deployment %d did not end\n%s", n, p.output())
+	return deploy.Deployment{}
+}
+
+// served returns what the app answers on port, or "" if nothing answers.
+func served(port int) (string, int) {
+	resp, err := runnerClient.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		return "", 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode
+}
+
+func steps(d deploy.Deployment) []string {
+	var s []string
+	for _, st := range d.Steps {
+		s = append(s, string(st.Step))
+	}
+	return s
+}
+
+func stepOf(d deploy.Deployment, name deploy.Step) *deploy.StepLog {
+	for i := range d.Steps {
+		if d.Steps[i].Step == name {
+			return &d.Steps[i]
+		}
+	}
+	return nil
+}
+
+// runnerClient talks to the runner and the app; its timeout keeps a test
+// from hanging on a server that accepts and never answers.
+var runnerClient = &http.Client{Timeout: 10 * time.Second}
+
+var pseudoRE = regexp.MustCompile(`^v0\.0\.0-\d{14}-[0-9a-f]{12}$`)
+
+// TestRunnerKeepsAppUpToDate is the runner's story with a real repository,
+// real builds and real processes: a first deployment, an update through the
+// push hook, a commit that does not compile, commits that build but are
+// never healthy (rolled back), a tagged release, the page in a browser, and
+// bad configurations that must not lose the log.
+func TestRunnerKeepsAppUpToDate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Fatal("the runner's e2e test needs process groups and a shell: run it on unix")
+	}
+	appPort := freePort(t)
+	repo := newAppRepo(t, appPort)
+	first := repo.commit(repo.appSource("one", 200, false), "first")
+	work := t.TempDir()
+	db := filepath.Join(work, "deployments.db")
+	r := startRunner(t,
+		"-repo", repo.dir, "-branch", "main",
+		"-build", "go build -o app .", "-run", "./app",
+		"-health", fmt.Sprintf("http://127.0.0.1:%d/", appPort),
+		"-interval", "1h", // only the hook triggers checks after the first
+		"-db", db, "-workdir", filepath.Join(work, "wd"),
+		"-health-timeout", "5s", "-stop-timeout", "5s", "-project", "app")
+
+	d1 := r.waitDeployment(1)
+	if d1.Status != deploy.StatusDone || d1.From != "" || !pseudoRE.MatchString(d1.To) || d1.Commit != first {
+		t.Fatalf("first deployment = %+v\n%s", d1, r.output())
+	}
+	if got, want := strings.Join(steps(d1), ","), "detect,fetch,build,start,health,done"; got != want {
+		t.Errorf("first deployment's steps = %s, want %s", got, want)
+	}
+	if body, code := served(appPort); body != "one" || code != 200 {
+		t.Fatalf("serving %q (%d), want one", body, code)
+	}
+
+	t.Log("a new commit, announced by the hook, is deployed")
+	second := repo.commit(repo.appSource("two", 200, false), "second")
+	r.hook()
+	d2 := r.waitDeployment(2)
+	if d2.Status != deploy.StatusDone || d2.From != d1.To || d2.Commit != second || d2.Project != "app" {
+		t.Fatalf("second deployment = %+v\n%s", d2, r.output())
+	}
+	if got, want := strings.Join(steps(d2), ","), "detect,fetch,build,stop,start,health,done"; got != want {
+		t.Errorf("second deployment's steps = %s, want %s", got, want)
+	}
+	for _, st := range d2.Steps {
+		if st.From != d1.To || st.To != d2.To || st.Machine == "" || st.Project != "app" || st.Start.IsZero() || st.End.Before(st.Start) {
+			t.Errorf("step %+v lacks its versions, machine, project or times", st)
+		}
+	}
+	if body, _ := served(appPort); body != "two" {
+		t.Fatalf("serving %q after the second deployment, want two", body)
+	}
+
+	t.Log("a commit that does not compile fails at build; the old version serves")
+	repo.commit("package main\n\nfunc main() { this is not Go }\n", "broken")
+	r.hook()
+	d3 := r.waitDeployment(3)
+	build := stepOf(d3, deploy.StepBuild)
+	if d3.Status != deploy.StatusFailed || build == nil || build.Error == "" || !strings.Contains(build.Output, "main.go") {
+		t.Fatalf("broken deployment = %+v\n%s", d3, r.output())
+	}
+	if stepOf(d3, deploy.StepStop) != nil || stepOf(d3, deploy.StepStart) != nil {
+		t.Errorf("a failed build still stopped or started something: %v", steps(d3))
+	}
+	if body, _ := served(appPort); body != "two" {
+		t.Fatalf("serving %q after a failed build, want two", body)
+	}
+
+	t.Log("a version that answers 500 is rolled back")
+	repo.commit(repo.appSource("sick", 500, false), "sick")
+	r.hook()
+	d4 := r.waitDeployment(4)
+	if d4.Status != deploy.StatusFailed || stepOf(d4, deploy.StepRollback) == nil || stepOf(d4, deploy.StepHealth).Error == "" {
+		t.Fatalf("unhealthy deployment = %+v\n%s", d4, r.output())
+	}
+	if body, code := served(appPort); body != "two" || code != 200 {
+		t.Fatalf("serving %q (%d) after a rollback, want two", body, code)
+	}
+
+	t.Log("a version that exits at once is rolled back")
+	repo.commit(repo.appSource("quitter", 200, true), "quitter")
+	r.hook()
+	d5 := r.waitDeployment(5)
+	if d5.Status != deploy.StatusFailed || stepOf(d5, deploy.StepRollback) == nil {
+		t.Fatalf("exiting deployment = %+v\n%s", d5, r.output())
+	}
+	if body, _ := served(appPort); body != "two" {
+		t.Fatalf("serving %q after a rollback, want two", body)
+	}
+
+	t.Log("a tagged commit is deployed under its tag")
+	tagged := repo.commit(repo.appSource("three", 200, false), "three")
+	repo.run("tag", "v1.2.0", tagged)
+	r.hook()
+	d6 := r.waitDeployment(6)
+	if d6.Status != deploy.StatusDone || d6.To != "v1.2.0" || d6.From != d2.To {
+		t.Fatalf("tagged deployment = %+v\n%s", d6, r.output())
+	}
+	if body, _ := served(appPort); body != "three" {
+		t.Fatalf("serving %q, want three", body)
+	}
+	// Only the running workspace and the previous one are kept.
+	ws, err := os.ReadDir(filepath.Join(work, "wd", "workspaces"))
+	if err != nil || len(ws) != 2 {
+		t.Errorf("workspaces left: %v (%v), want the current and the previous", ws, err)
+	}
+
+	checkPagesInBrowser(t, r.base, d3.ID)
+
+	r.stop()
+	if body, _ := served(appPort); body != "" {
+		t.Errorf("the app still serves %q after the runner stopped", body)
+	}
+
+	t.Log("bad configurations fail clearly and lose nothing")
+	for _, bad := range [][]string{
+		{"-repo", filepath.Join(work, "no-such-repo"), "-branch", "main"},
+		{"-repo", repo.dir, "-branch", "no-such-branch"},
+	} {
+		p := startRunner(t, append(bad, "-run", "./app", "-db", db, "-workdir", filepath.Join(work, "wd2"))...)
+		<-p.done
+		if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(p.output(), "not found") {
+			t.Errorf("runner %v: exit %d, output:\n%s", bad, p.cmd.ProcessState.ExitCode(), p.output())
+		}
+	}
+	store, err := deploy.OpenSQLite(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if all, err := store.List(context.Background(), 0); err != nil || len(all) != 6 {
+		t.Errorf("after bad runs the log holds %d deployments (%v), want 6", len(all), err)
+	}
+
+	notDB := filepath.Join(work, "notes.txt")
+	text := []byte("these are my notes, not a database\n")
+	if err := os.WriteFile(notDB, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startRunner(t, "-repo", repo.dir, "-run", "./app", "-db", notDB, "-workdir", filepath.Join(work, "wd3"))
+	<-p.done
+	if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(p.output(), "not a SQLite database") {
+		t.Errorf("runner with a text file as -db: exit %d, output:\n%s", p.cmd.ProcessState.ExitCode(), p.output())
+	}
+	if got, _ := os.ReadFile(notDB); !bytes.Equal(got, text) {
+		t.Errorf("the text file given as -db was changed: %q", got)
+	}
+}
+
+// checkPagesInBrowser loads the deployments page and one failed
+// deployment's page in headless Chromium and checks what it rendered.
+func checkPagesInBrowser(t *testing.T, base string, failedID int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runnerWait)
+	defer cancel()
+	exe, err := browser.Find(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browser.Chromium{Path: exe, Profile: t.TempDir()}
+	dom, err := b.DumpDOM(ctx, base+"/deployments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile(`<tr class="deployment (\w+)" data-id="(\d+)"`).FindAllStringSubmatch(dom, -1)
+	var got []string
+	for _, m := range rows {
+		got = append(got, m[2]+":"+m[1])
+	}
+	if want := "6:done,5:failed,4:failed,3:failed,2:done,1:done"; strings.Join(got, ",") != want {
+		t.Errorf("the page lists %v, want %s (newest first, failed marked)\n%s", got, want, dom)
+	}
+	for _, want := range []string{`data-step="rollback"`, `data-step="build"`, `data-step="health"`, "✗ failed", "v1.2.0"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	shot := filepath.Join(t.TempDir(), "deployments.png")
+	if err := b.Screenshot(ctx, base+"/deployments", shot); err != nil {
+		t.Fatal(err)
+	}
+	one, err := b.DumpDOM(ctx, fmt.Sprintf("%s/deployments/%d", base, failedID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`<tr class="step failed" data-step="build">`).MatchString(one) || !strings.Contains(one, `class="output"`) || !strings.Contains(one, "main.go") {
+		t.Errorf("the failed deployment's page does not show its failed build and the compiler's output:\n%s", one)
+	}
+}

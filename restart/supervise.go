@@ -1,0 +1,352 @@
+package restart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Errors returned by Supervise, to be tested with errors.Is.
+var (
+	// ErrUnhealthy means the new child exited or did not pass its health
+	// check in time; it was stopped and the previous one serves (again).
+	ErrUnhealthy = errors.New("restart: new child never became healthy")
+	// ErrRollbackFailed means that after a failed switch the previous child
+	// could not be brought back either: nothing serves.
+	ErrRollbackFailed = errors.New("restart: rollback to the previous child failed")
+	// ErrNoCommand means Supervise.Args is empty.
+	ErrNoCommand = errors.New("restart: Supervise.Args is empty")
+)
+
+// SwitchMode says when Supervise stops the old child.
+type SwitchMode int
+
+const (
+	// StopFirst, the default, stops the old child, then starts the new one
+	// and waits until it is healthy. If it never is, it is stopped and the
+	// old child is started again in its own workspace. Serving pauses for
+	// the stop and start, but both versions may use the same port. Build
+	// the next version before switching, so the pause is short.
+	StopFirst SwitchMode = iota
+	// StartFirst starts the new child while the old one still serves and
+	// stops the old one only once the new one is healthy; if it never is,
+	// the new one is stopped and the old one never noticed. Both run at the
+	// same time, so they cannot both bind the same port: the program must
+	// listen with SO_REUSEPORT, or take its port from the environment or
+	// its workspace, and Health must ask the new child, not the old one.
+	StartFirst
+)
+
+// Defaults of Supervise.
+const (
+	DefaultStopTimeout    = 10 * time.Second
+	DefaultHealthTimeout  = 30 * time.Second
+	DefaultHealthInterval = 200 * time.Millisecond
+)
+
+// Supervise runs a program as a child process and replaces it with newer
+// versions, each in a workspace (a directory) of its own: an agent builds
+// the next version in a fresh workspace while the current one serves, then
+// calls Switch with that workspace.
+//
+// Each child runs in its own process group with the workspace as its
+// working directory. It is stopped gracefully: SIGTERM to the group, then,
+// after StopTimeout, SIGKILL to the group, so helpers it started die with
+// it. (On windows there is no graceful stop: the child is killed.)
+//
+// After a successful switch the workspace before the previous one is
+// removed; the previous one is kept so that a failed switch can restart it.
+//
+// Set the fields before the first call; the zero value runs nothing, since
+// Args is required. Its methods may be called from several goroutines; they
+// take turns.
+type Supervise struct {
+	// Args is the command line of the program, Args[0] included. A relative
+	// Args[0] with a path separator ("./app", "bin/app") is taken relative
+	// to the workspace; a bare name is looked up in PATH. Required.
+	Args []string
+	// Env is the child's environment as "key=value" strings. If nil, the
+	// default os.Environ().
+	Env []string
+	// Stdout and Stderr receive the child's output. If nil, os.Stdout and
+	// os.Stderr.
+	Stdout, Stderr io.Writer
+	// Mode is when the old child is stopped. The default is StopFirst.
+	Mode SwitchMode
+	// Health tells whether a child is serving. If nil, a child that has
+	// started counts as healthy at once (it is only checked that it did not
+	// exit straight away).
+	Health HealthCheck
+	// HealthTimeout bounds the wait for a new child to become healthy. If
+	// zero, DefaultHealthTimeout (30s).
+	HealthTimeout time.Duration
+	// HealthInterval is the pause between health checks. If zero,
+	// DefaultHealthInterval (200ms).
+	HealthInterval time.Duration
+	// StopTimeout is how long a child may take to exit after SIGTERM before
+	// its group is killed. If zero, DefaultStopTimeout (10s).
+	StopTimeout time.Duration
+	// KeepWorkspaces keeps every workspace; by default those no longer
+	// needed (older than the previous one, or of a failed child) are removed.
+	KeepWorkspaces bool
+	// OnStep, if not nil, is told of each step of a switch as it ends
+	// (stop, start, health, rollback), from the goroutine calling Switch.
+	OnStep func(SwitchStep)
+
+	mu   sync.Mutex
+	cur  *child // the running child, nil if none
+	prev string // the previous child's workspace, kept for rollback
+}
+
+var _ Restarter = (*Supervise)(nil)
+
+// Steps of a switch, as SwitchStep.Name.
+const (
+	StepStop     = "stop"     // stop a child (its group)
+	StepStart    = "start"    // start a child
+	StepHealth   = "health"   // wait until a child is healthy
+	StepRollback = "rollback" // start the previous child again
+)
+
+// SwitchStep reports one step of Switch.
+type SwitchStep struct {
+	Name       string // StepStop, StepStart, StepHealth or StepRollback
+	Workspace  string // the workspace of the child the step is about
+	PID        int    // the child's PID, 0 if it did not start
+	Start, End time.Time
+	Err        error // nil if the step succeeded
+}
+
+// child is one running program.
+type child struct {
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has been waited for
+	err  error         // Wait's result, set before done closes
+}
+
+// Switch runs the program in workspace in place of the current child (or
+// as the first one), in the order Mode says. It returns nil once the new
+// child is healthy and the old one stopped. Otherwise the new child is
+// stopped, the old one serves, and the error wraps ErrUnhealthy (or the
+// start error); if the old one cannot be brought back, it also wraps
+// ErrRollbackFailed.
+func (s *Supervise) Switch(ctx context.Context, workspace string) error {
+	if len(s.Args) == 0 {
+		return ErrNoCommand
+	}
+	dir, err := filepath.Abs(workspace)
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return s.switchTo(ctx, dir, s.Args)
+}
+
+// Restart implements Restarter: it runs exe, with Args[1:] as arguments,
+// in exe's directory, in place of the current child, as Switch does.
+func (s *Supervise) Restart(ctx context.Context, exe string) error {
+	exe, err := filepath.Abs(exe)
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	args := []string{exe}
+	if len(s.Args) > 1 {
+		args = append(args, s.Args[1:]...)
+	}
+	return s.switchTo(ctx, filepath.Dir(exe), args)
+}
+
+// PID is the process ID of the running child, 0 if none runs.
+func (s *Supervise) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil || s.cur.exited() {
+		return 0
+	}
+	return s.cur.cmd.Process.Pid
+}
+
+// Workspace is the workspace of the current child, "" if there is none.
+func (s *Supervise) Workspace() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return ""
+	}
+	return s.cur.dir
+}
+
+// Stop stops the current child (gracefully, then its group by force) and
+// keeps its workspace. A later Switch starts from nothing.
+func (s *Supervise) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	err := s.stop(s.cur)
+	s.cur = nil
+	return err
+}
+
+func (s *Supervise) switchTo(ctx context.Context, dir string, args []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// An old child that died on its own has nothing to stop, but its
+	// workspace is still the one to go back to.
+	old := s.cur
+	if s.Mode == StopFirst && old != nil && !old.exited() {
+		start := time.Now()
+		s.report(StepStop, old, start, s.stop(old))
+	}
+
+	next, err := s.startStep(dir, args)
+	if err == nil {
+		err = s.healthStep(ctx, next)
+		if err != nil {
+			start := time.Now()
+			s.report(StepStop, next, start, s.stop(next))
+		}
+	}
+	if err != nil {
+		s.discard(dir, old)
+		if old == nil || (s.Mode == StartFirst && !old.exited()) {
+			return err
+		}
+		// StopFirst, or an old child that died meanwhile: start it again.
+		back, rerr := s.rollback(ctx, old)
+		if rerr != nil {
+			s.cur = nil
+			return fmt.Errorf("%w (%w: %w)", err, ErrRollbackFailed, rerr)
+		}
+		s.cur = back
+		return err
+	}
+
+	if s.Mode == StartFirst && old != nil && !old.exited() {
+		start := time.Now()
+		s.report(StepStop, old, start, s.stop(old))
+	}
+	s.cur = next
+	if old != nil && old.dir != dir {
+		older := s.prev
+		s.prev = old.dir
+		s.discard(older, old)
+	}
+	return nil
+}
+
+// rollback starts old's program again in old's workspace.
+func (s *Supervise) rollback(ctx context.Context, old *child) (*child, error) {
+	// The caller's context may be what ended the switch; the rollback must
+	// still run, bounded by its own health timeout.
+	ctx = context.WithoutCancel(ctx)
+	start := time.Now()
+	back, err := s.start(old.dir, old.args)
+	if err == nil {
+		err = s.waitHealthy(ctx, back)
+		if err != nil {
+			s.stop(back)
+		}
+	}
+	s.report(StepRollback, back, start, err)
+	return back, err
+}
+
+func (s *Supervise) startStep(dir string, args []string) (*child, error) {
+	start := time.Now()
+	c, err := s.start(dir, args)
+	if c == nil {
+		c = &child{dir: dir}
+	}
+	s.report(StepStart, c, start, err)
+	return c, err
+}
+
+func (s *Supervise) healthStep(ctx context.Context, c *child) error {
+	start := time.Now()
+	err := s.waitHealthy(ctx, c)
+	s.report(StepHealth, c, start, err)
+	return err
+}
+
+// discard removes the workspace dir unless it is kept or still in use.
+func (s *Supervise) discard(dir string, inUse *child) {
+	if s.KeepWorkspaces || dir == "" || dir == s.prev || (inUse != nil && inUse.dir == dir) || (s.cur != nil && s.cur.dir == dir) {
+		return
+	}
+	os.RemoveAll(dir)
+}
+
+func (s *Supervise) report(name string, c *child, start time.Time, err error) {
+	if s.OnStep == nil {
+		return
+	}
+	st := SwitchStep{Name: name, Start: start, End: time.Now(), Err: err}
+	if c != nil {
+		st.Workspace = c.dir
+		if c.cmd != nil && c.cmd.Process != nil {
+			st.PID = c.cmd.Process.Pid
+		}
+	}
+	s.OnStep(st)
+}
+
+// start starts args in dir in a process group of its own.
+func (s *Supervise) start(dir string, args []string) (*child, error) {
+	name := args[0]
+	if !filepath.IsAbs(name) && filepath.Base(name) != name {
+		name = filepath.Join(dir, name)
+	}
+	cmd := exec.Command(name, args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = s.Env
+	cmd.Stdout, cmd.Stderr = s.Stdout, s.Stderr
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	// A helper the child started may hold its output pipe after the
+	// child is gone; Wait must not wait for it.
+	cmd.WaitDelay = time.Second
+	setGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("restart: start %s in %s: %w", args[0], dir, err)
+	}
+	c := &child{dir: dir, args: args, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Supervise) stopTimeout() time.Duration {
+	if s.StopTimeout > 0 {
+		return s.StopTimeout
+	}
+	return DefaultStopTimeout
+}
+
+// stop ends c's process group: see stopGroup.
+func (s *Supervise) stop(c *child) error {
+	return stopGroup(c, s.stopTimeout())
+}
