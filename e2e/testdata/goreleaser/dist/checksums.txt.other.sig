@@ -1,0 +1,1 @@
+MEYCIQC/wkUsATrzCnk1hyrppbeeTHwBYm6cVSemJmoKPxuSwwIhAMg0oC86NT5oO+Rruuj4gA34v3dTjcrOEYeOsGwJO+gy
