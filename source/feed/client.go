@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -185,7 +184,7 @@ func (c *Client) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 		return nil, fmt.Errorf("feed: open %s: %w", a.Name, err)
 	}
 	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		req.Header.Set("Range", httpx.RangeHeader(offset))
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -195,41 +194,14 @@ func (c *Client) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 		resp.Body.Close()
 		return nil, err
 	}
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		if offset > 0 {
-			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
-				return fail(fmt.Errorf("feed: GET %s: skipping %d bytes the server did not range: %w: %w",
-					a.URL, offset, source.ErrUnavailable, err))
-			}
-		}
-		return resp.Body, nil
-	case resp.StatusCode == http.StatusPartialContent && offset > 0:
-		start, ok := rangeStart(resp.Header.Get("Content-Range"))
-		if !ok || start != offset {
-			return fail(fmt.Errorf("feed: GET %s: asked for bytes from %d, got Content-Range %q: %w",
-				a.URL, offset, resp.Header.Get("Content-Range"), source.ErrUnavailable))
-		}
-		return resp.Body, nil
-	case resp.StatusCode >= 400:
+	if resp.StatusCode >= 400 {
 		return fail(fmt.Errorf("feed: %w", httpx.StatusError(resp)))
 	}
-	return fail(fmt.Errorf("feed: GET %s: unexpected %s: %w", a.URL, resp.Status, source.ErrUnavailable))
-}
-
-// rangeStart reads the first byte position of a Content-Range header such
-// as "bytes 100-199/200".
-func rangeStart(h string) (int64, bool) {
-	spec, ok := strings.CutPrefix(h, "bytes ")
-	if !ok {
-		return 0, false
+	body, err := httpx.ResumeBody(resp, offset)
+	if err != nil {
+		return nil, fmt.Errorf("feed: GET %s: %w", a.URL, err)
 	}
-	first, _, ok := strings.Cut(spec, "-")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(first, 10, 64)
-	return n, err == nil
+	return body, nil
 }
 
 // transportError wraps an error from http.Client.Do: a refused redirect and

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
 )
 
@@ -29,25 +28,11 @@ func (s *Source) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && offset > 0:
-		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != offset {
-			resp.Body.Close()
-			return nil, fmt.Errorf("%w: github: %s: asked for bytes from %d, got %q", source.ErrUnavailable,
-				a.Name, offset, resp.Header.Get("Content-Range"))
-		}
-		return resp.Body, nil
-	case resp.StatusCode == http.StatusOK:
-		if offset > 0 {
-			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
-				resp.Body.Close()
-				return nil, fmt.Errorf("%w: github: %s: skipping to %d: %v", source.ErrUnavailable, a.Name, offset, err)
-			}
-		}
-		return resp.Body, nil
+	body, err := httpx.ResumeBody(resp, offset)
+	if err != nil {
+		return nil, fmt.Errorf("github: %s: %w", a.Name, err)
 	}
-	resp.Body.Close()
-	return nil, fmt.Errorf("%w: github: %s: unexpected %s", source.ErrUnavailable, a.Name, resp.Status)
+	return body, nil
 }
 
 // get sends a GET for a release file and turns failures into errors that
@@ -63,7 +48,7 @@ func (s *Source) get(ctx context.Context, rawURL, name string, offset int64) (*h
 		s.authorize(req)
 	}
 	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		req.Header.Set("Range", httpx.RangeHeader(offset))
 	}
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := s.clients.Load().http.Do(req)
@@ -84,18 +69,4 @@ func (s *Source) get(ctx context.Context, rawURL, name string, offset int64) (*h
 		return nil, rl
 	}
 	return nil, s.statusError(resp.StatusCode, "downloading "+name, "asset "+name+" of "+s.repoName(), resp.Status)
-}
-
-// rangeStart reads the first byte position of "bytes 100-199/200".
-func rangeStart(cr string) (int64, bool) {
-	rest, ok := strings.CutPrefix(cr, "bytes ")
-	if !ok {
-		return 0, false
-	}
-	first, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(first, 10, 64)
-	return n, err == nil
 }

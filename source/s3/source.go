@@ -6,13 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/verify"
@@ -183,18 +183,16 @@ func (s *Source) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 	if offset > 0 {
-		in.Range = aws.String("bytes=" + strconv.FormatInt(offset, 10) + "-")
+		in.Range = aws.String(httpx.RangeHeader(offset))
 	}
 	out, err := s.b.api().GetObject(ctx, in)
 	if err != nil {
 		return nil, classify(ctx, "get", bucket, key, "asset "+a.Name, err)
 	}
 	if offset > 0 {
-		cr := aws.ToString(out.ContentRange)
-		if start, ok := rangeStart(cr); !ok || start != offset {
+		if err := httpx.CheckRange(aws.ToString(out.ContentRange), offset); err != nil {
 			out.Body.Close()
-			return nil, fmt.Errorf("s3: get %s: asked for bytes from %d, got Content-Range %q: %w",
-				a.URL, offset, cr, source.ErrUnavailable)
+			return nil, fmt.Errorf("s3: get %s: %w", a.URL, err)
 		}
 	}
 	return out.Body, nil
@@ -211,19 +209,4 @@ func splitObjectURL(s string) (bucket, key string, err error) {
 		return "", "", fmt.Errorf("%q is not an s3://bucket/key URL", s)
 	}
 	return u.Host, key, nil
-}
-
-// rangeStart reads the first byte position of a Content-Range header such
-// as "bytes 100-199/200".
-func rangeStart(h string) (int64, bool) {
-	spec, ok := strings.CutPrefix(h, "bytes ")
-	if !ok {
-		return 0, false
-	}
-	first, _, ok := strings.Cut(spec, "-")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(first, 10, 64)
-	return n, err == nil
 }
