@@ -88,7 +88,7 @@ type HandoffOptions struct {
 //	h, err := restart.NewHandoff(restart.HandoffOptions{PIDFile: "/run/hello.pid"})
 //	ln, err := h.Listen("tcp", ":8080")
 //	drainer := restart.NewHTTPDrainer(srv)
-//	go srv.Serve(ln)
+//	go drainer.Serve(ln)
 //	h.Ready()
 //	<-h.Exit()             // a new version took over (after h.Restart)
 //	drainer.Drain(ctx, ln) // finish the requests in flight

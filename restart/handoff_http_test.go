@@ -1,12 +1,15 @@
 package restart
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 )
 
 // slowServer serves GET / on 127.0.0.1, answering "done" once release is
@@ -24,7 +27,7 @@ func slowServer(t *testing.T) (srv *http.Server, ln net.Listener, d *HTTPDrainer
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go d.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return srv, ln, d, entered, release
 }
@@ -75,5 +78,90 @@ func TestHTTPDrainerGivesUpWithContext(t *testing.T) {
 	}
 	if err := <-failed; err == nil {
 		t.Error("a request outliving the drain deadline was answered")
+	}
+}
+
+// lateListener hands out one connection, then reports closed once closed.
+type lateListener struct {
+	conn      net.Conn
+	accepted  chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+	calls     int
+}
+
+func (l *lateListener) Accept() (net.Conn, error) {
+	l.calls++
+	if l.calls == 1 {
+		close(l.accepted)
+		return l.conn, nil
+	}
+	<-l.closed
+	return nil, net.ErrClosed
+}
+
+func (l *lateListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *lateListener) Addr() net.Addr { return l.conn.LocalAddr() }
+
+// TestHTTPDrainerWaitsForAcceptedConnection: a connection that Accept had
+// returned, but that the server had not yet counted when Drain began, is
+// answered rather than closed by the shutdown.
+func TestHTTPDrainerWaitsForAcceptedConnection(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := inner.Accept()
+	inner.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(client, "GET / HTTP/1.1\r\nHost: drain\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	ln := &lateListener{conn: server, accepted: make(chan struct{}), closed: make(chan struct{})}
+	shutdown := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "done")
+	})}
+	srv.RegisterOnShutdown(func() { close(shutdown) })
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		// Hold the connection between Accept and the server's count of it
+		// until Shutdown begins, which a correct Drain does not start
+		// before Serve has returned; the bound only keeps a correct Drain
+		// from waiting for ever.
+		select {
+		case <-shutdown:
+		case <-time.After(200 * time.Millisecond):
+		}
+		return ctx
+	}
+	d := NewHTTPDrainer(srv)
+	t.Cleanup(func() { srv.Close() })
+	go d.Serve(ln)
+	<-ln.accepted
+	if err := d.Drain(context.Background(), ln); err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	client.SetDeadline(time.Now().Add(time.Minute)) // a bound, not a measure
+	resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+	if err != nil {
+		t.Fatalf("the accepted connection got no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "done" {
+		t.Errorf("answer %s %q, want 200 done", resp.Status, body)
 	}
 }

@@ -153,7 +153,7 @@ func handoffServerMain() {
 	})
 	srv := &http.Server{Handler: mux, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	drainer := NewHTTPDrainer(srv)
-	go srv.Serve(ln)
+	go drainer.Serve(ln)
 	if err := h.Ready(); err != nil {
 		handoffFatal("Ready: %v", err)
 	}
