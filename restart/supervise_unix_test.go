@@ -371,10 +371,30 @@ func TestSuperviseNoCommand(t *testing.T) {
 	}
 }
 
+// refusingPort returns a port bound but not listening: connections to it
+// are refused, and no other test can take it while the test runs (a port
+// from a closed listener could be taken by a parallel test).
+func refusingPort(t *testing.T) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
+}
+
 func TestHealthChecks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	port := freePort(t)
+	port := refusingPort(t)
 	if err := (TCPHealth{Addr: fmt.Sprintf("127.0.0.1:%d", port)}).Healthy(ctx); err == nil {
 		t.Error("TCPHealth of a closed port passed")
 	}
