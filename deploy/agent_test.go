@@ -8,56 +8,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/internal/gittest"
 	"github.com/molt-go/update/restart"
 	"github.com/molt-go/update/source/git"
 )
 
 // origin is a real git repository whose build is its build.sh.
-type origin struct {
-	t   *testing.T
-	dir string
-}
+type origin struct{ *gittest.Repo }
 
-func newOrigin(t *testing.T) *origin {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatalf("these tests need git: %v", err)
-	}
-	o := &origin{t: t, dir: filepath.Join(t.TempDir(), "origin")}
-	os.MkdirAll(o.dir, 0o755)
-	o.git("init", "--quiet", "--initial-branch=main")
-	o.git("config", "user.name", "Test")
-	o.git("config", "user.email", "test@example.com")
-	o.git("config", "commit.gpgsign", "false")
-	return o
-}
+func newOrigin(t *testing.T) *origin { return &origin{gittest.New(t)} }
 
-func (o *origin) git(args ...string) string {
-	o.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = o.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		o.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+func (o *origin) git(args ...string) string { return o.Run(args...) }
 
 // commit makes build.sh the script given and commits it.
-func (o *origin) commit(script string) string {
-	o.t.Helper()
-	os.WriteFile(filepath.Join(o.dir, "build.sh"), []byte(script), 0o644)
-	o.git("add", ".")
-	o.git("commit", "--quiet", "-m", "build: "+script)
-	return o.git("rev-parse", "HEAD")
-}
+func (o *origin) commit(script string) string { return o.Commit("build.sh", script, "build: "+script) }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -91,7 +61,7 @@ func TestAgentDeploysThenRefusesHangingBuild(t *testing.T) {
 	o := newOrigin(t)
 	first := o.commit("echo building; echo built > out\n")
 	store := &MemoryStore{}
-	a, sup := newAgent(t, o.dir, "main", store)
+	a, sup := newAgent(t, o.Dir, "main", store)
 	ctx := context.Background()
 
 	d, err := a.Check(ctx)
@@ -154,7 +124,7 @@ func TestAgentBadRepoOrBranchLosesNothing(t *testing.T) {
 		want         error
 	}{
 		"no repository": {filepath.Join(t.TempDir(), "gone"), "main", git.ErrNoRepo},
-		"no branch":     {o.dir, "nope", git.ErrNoBranch},
+		"no branch":     {o.Dir, "nope", git.ErrNoBranch},
 	} {
 		db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "log.db"))
 		if err != nil {
@@ -185,7 +155,7 @@ func TestAgentHandlerHook(t *testing.T) {
 	t.Parallel()
 	o := newOrigin(t)
 	o.commit("true\n")
-	a, _ := newAgent(t, o.dir, "main", nil)
+	a, _ := newAgent(t, o.Dir, "main", nil)
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	resp, err := srv.Client().Post(srv.URL+"/hook", "text/plain", nil)

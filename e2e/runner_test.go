@@ -20,6 +20,7 @@ import (
 
 	"github.com/molt-go/update/deploy"
 	"github.com/molt-go/update/internal/browser"
+	"github.com/molt-go/update/internal/gittest"
 )
 
 const runnerPkg = "github.com/molt-go/update/examples/runner"
@@ -28,78 +29,20 @@ const runnerPkg = "github.com/molt-go/update/examples/runner"
 // (a build, a switch); it is a deadline against hanging, not a speed test.
 const runnerWait = 3 * time.Minute
 
-// needGit returns the git command, installing it with apt-get when missing
-// and running as root; otherwise the test fails.
-func needGit(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("git"); err == nil {
-		return p
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("git is not installed and we are not root to install it: apt-get install -y git")
-	}
-	for _, args := range [][]string{{"install", "-y", "git"}, {"update"}, {"install", "-y", "git"}} {
-		out, err := exec.Command("apt-get", args...).CombinedOutput()
-		if err == nil && args[0] == "install" {
-			break
-		}
-		if err != nil && args[0] == "update" {
-			t.Fatalf("apt-get update: %v\n%s", err, out)
-		}
-	}
-	p, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("git still missing after apt-get install: %v", err)
-	}
-	return p
-}
-
 // appRepo is a git repository of a small Go HTTP server.
 type appRepo struct {
-	t    *testing.T
-	git  string
-	dir  string
+	*gittest.Repo
 	port int
 }
 
 func newAppRepo(t *testing.T, port int) *appRepo {
-	r := &appRepo{t: t, git: needGit(t), dir: filepath.Join(t.TempDir(), "app"), port: port}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	r.run("init", "--quiet", "--initial-branch=main")
-	r.run("config", "user.name", "Runner Test")
-	r.run("config", "user.email", "runner@example.com")
-	r.run("config", "commit.gpgsign", "false")
-	r.write("go.mod", "module app\n\ngo 1.26\n")
+	r := &appRepo{Repo: gittest.New(t), port: port}
+	r.Write("go.mod", "module app\n\ngo 1.26\n")
 	return r
 }
 
-func (r *appRepo) run(args ...string) string {
-	r.t.Helper()
-	cmd := exec.Command(r.git, args...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func (r *appRepo) write(name, text string) {
-	r.t.Helper()
-	if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
 // commit commits main.go with src and returns the commit hash.
-func (r *appRepo) commit(src, msg string) string {
-	r.write("main.go", src)
-	r.run("add", ".")
-	r.run("commit", "--quiet", "-m", msg)
-	return r.run("rev-parse", "HEAD")
-}
+func (r *appRepo) commit(src, msg string) string { return r.Commit("main.go", src, msg) }
 
 // appSource is a server answering version on the repo's port; status is
 // its answer's status, and exit, if not "", makes it exit at once.
@@ -299,7 +242,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	work := t.TempDir()
 	db := filepath.Join(work, "deployments.db")
 	r := startRunner(t,
-		"-repo", repo.dir, "-branch", "main",
+		"-repo", repo.Dir, "-branch", "main",
 		"-build", "go build -o app .", "-run", "./app",
 		"-health", fmt.Sprintf("http://127.0.0.1:%d/", appPort),
 		"-interval", "1h", // only the hook triggers checks after the first
@@ -375,7 +318,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 
 	t.Log("a tagged commit is deployed under its tag")
 	tagged := repo.commit(repo.appSource("three", 200, false), "three")
-	repo.run("tag", "v1.2.0", tagged)
+	repo.Run("tag", "v1.2.0", tagged)
 	r.hook()
 	d6 := r.waitDeployment(6)
 	if d6.Status != deploy.StatusDone || d6.To != "v1.2.0" || d6.From != d2.To {
@@ -400,7 +343,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	t.Log("bad configurations fail clearly and lose nothing")
 	for _, bad := range [][]string{
 		{"-repo", filepath.Join(work, "no-such-repo"), "-branch", "main"},
-		{"-repo", repo.dir, "-branch", "no-such-branch"},
+		{"-repo", repo.Dir, "-branch", "no-such-branch"},
 	} {
 		p := startRunner(t, append(bad, "-run", "./app", "-db", db, "-workdir", filepath.Join(work, "wd2"))...)
 		<-p.done
@@ -422,7 +365,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	if err := os.WriteFile(notDB, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := startRunner(t, "-repo", repo.dir, "-run", "./app", "-db", notDB, "-workdir", filepath.Join(work, "wd3"))
+	p := startRunner(t, "-repo", repo.Dir, "-run", "./app", "-db", notDB, "-workdir", filepath.Join(work, "wd3"))
 	<-p.done
 	if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(p.output(), "not a SQLite database") {
 		t.Errorf("runner with a text file as -db: exit %d, output:\n%s", p.cmd.ProcessState.ExitCode(), p.output())

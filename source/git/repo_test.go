@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,50 +14,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/internal/gittest"
 	"github.com/molt-go/update/source"
 )
 
 // testRepo is a real repository with one commit on main.
-type testRepo struct {
-	t   *testing.T
-	dir string
-}
+type testRepo struct{ *gittest.Repo }
 
 func newTestRepo(t *testing.T) *testRepo {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatalf("these tests need git: %v", err)
-	}
-	r := &testRepo{t: t, dir: filepath.Join(t.TempDir(), "origin")}
-	os.MkdirAll(r.dir, 0o755)
-	r.git("init", "--quiet", "--initial-branch=main")
-	r.git("config", "user.name", "Test")
-	r.git("config", "user.email", "test@example.com")
-	r.git("config", "commit.gpgsign", "false")
+	r := &testRepo{gittest.New(t)}
 	r.commit("hello.txt", "hello\n")
 	return r
 }
 
-func (r *testRepo) git(args ...string) string {
-	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
+func (r *testRepo) git(args ...string) string { return r.Run(args...) }
 
-func (r *testRepo) commit(name, text string) string {
-	r.t.Helper()
-	if err := os.WriteFile(filepath.Join(r.dir, name), []byte(text), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	r.git("add", ".")
-	r.git("commit", "--quiet", "-m", "change "+name)
-	return r.git("rev-parse", "HEAD")
-}
+func (r *testRepo) commit(name, text string) string { return r.Commit(name, text, "change "+name) }
 
 func newRepo(t *testing.T, o Options) *Repo {
 	t.Helper()
@@ -78,7 +49,7 @@ func TestHeadFetchCheckoutBuild(t *testing.T) {
 	t.Parallel()
 	origin := newTestRepo(t)
 	hash := origin.git("rev-parse", "HEAD")
-	r := newRepo(t, Options{Repo: origin.dir, Build: []string{"cat hello.txt > built.txt", "echo built"}})
+	r := newRepo(t, Options{Repo: origin.Dir, Build: []string{"cat hello.txt > built.txt", "echo built"}})
 	ctx := context.Background()
 
 	head, err := r.Head(ctx)
@@ -156,7 +127,7 @@ func TestMissingRepo(t *testing.T) {
 func TestMissingBranch(t *testing.T) {
 	t.Parallel()
 	origin := newTestRepo(t)
-	r := newRepo(t, Options{Repo: origin.dir, Branch: "no-such-branch"})
+	r := newRepo(t, Options{Repo: origin.Dir, Branch: "no-such-branch"})
 	_, err := r.Head(context.Background())
 	if !errors.Is(err, ErrNoBranch) || !errors.Is(err, source.ErrNotFound) || errors.Is(err, ErrNoRepo) {
 		t.Fatalf("Head of a missing branch = %v, want ErrNoBranch", err)
