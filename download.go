@@ -21,6 +21,11 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 	if limit <= 0 {
 		limit = u.o.MaxAssetSize
 	}
+	if limit > u.o.MaxAssetSize {
+		// Metadata may be signed yet wrong, and an API's size is not signed
+		// at all: never let it promise more disk than the cap.
+		return nil, fmt.Errorf("%w: %s promises %d bytes, more than MaxAssetSize (%d)", ErrTooLarge, a.Name, a.Size, u.o.MaxAssetSize)
+	}
 	h = verify.NewHasher(a.Digest)
 	p := newPipeline(f, h)
 	defer func() {

@@ -58,9 +58,10 @@ type Options struct {
 	// OS and Arch choose the platform of the asset. If empty, runtime.GOOS
 	// and runtime.GOARCH.
 	OS, Arch string
-	// MaxAssetSize caps a download whose size the metadata does not give. If
-	// zero, 1 GiB: larger than any sane executable, small enough that a
-	// hostile server cannot fill the disk.
+	// MaxAssetSize caps every download (and what is extracted from it): an
+	// asset whose metadata promises more is refused before a byte is
+	// fetched. If zero, 1 GiB: larger than any sane executable, small enough
+	// that a hostile server cannot fill the disk.
 	MaxAssetSize int64
 	// Retries is how many times a broken download resumes before it fails.
 	// If zero, 4.

@@ -318,3 +318,22 @@ func TestUnverifiedAssetRefused(t *testing.T) {
 		t.Fatalf("stray files beside the target: %v", ents)
 	}
 }
+
+// TestPromisedSizeOverCapRefused: metadata promising more than
+// MaxAssetSize is refused before anything is downloaded.
+func TestPromisedSizeOverCapRefused(t *testing.T) {
+	t.Parallel()
+	src := newMem("1.1.0", []byte("new"))
+	src.listing.Releases[0].Assets[0].Size = 2 << 30
+	o := testOptions(t, src)
+	u, _ := New(o)
+	if _, err := u.Check(context.Background()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Check: %v, want ErrTooLarge", err)
+	}
+	if n := src.opens.Load(); n != 0 {
+		t.Fatalf("the asset was opened %d times", n)
+	}
+	if got, _ := os.ReadFile(o.Target); string(got) != "old" {
+		t.Fatalf("target %q, want old", got)
+	}
+}
