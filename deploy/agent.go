@@ -27,7 +27,9 @@ type AgentOptions struct {
 	// Repo is the branch to follow and how to build it. Required.
 	Repo *git.Repo
 	// Supervisor runs the program. Required. The agent sets its OnStep
-	// (calling any OnStep already set as well) to log the switch's steps.
+	// (calling any OnStep already set as well) to log the switch's steps,
+	// and the program's crashes and restarts as steps of the deployment
+	// that put the crashed version in place.
 	Supervisor *restart.Supervise
 	// Store keeps the deployment log. If nil, a MemoryStore.
 	Store Store
@@ -61,6 +63,7 @@ type Agent struct {
 
 	statusMu sync.Mutex
 	status   CheckStatus
+	serving  *Deployment // the deployment of the version that serves, for crash steps
 }
 
 // CheckStatus is the outcome of the agent's last look at the branch.
@@ -94,7 +97,11 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	a := &Agent{o: o, store: o.Store, log: o.Logger}
 	prev := o.Supervisor.OnStep
 	o.Supervisor.OnStep = func(s restart.SwitchStep) {
-		a.switchStep(s)
+		if s.Name == restart.StepCrash || s.Name == restart.StepRestart {
+			a.crashStep(s)
+		} else {
+			a.switchStep(s)
+		}
 		if prev != nil {
 			prev(s)
 		}
@@ -244,7 +251,38 @@ func (a *Agent) finish(ctx context.Context, d *Deployment, err error) {
 	}
 	a.statusMu.Lock()
 	a.status.Version = a.running
+	if err == nil {
+		// A copy: crash steps come from another goroutine, and d is the
+		// caller's once Check returns.
+		serving := *d
+		serving.Steps = nil
+		a.serving = &serving
+	}
 	a.statusMu.Unlock()
+}
+
+// crashStep logs a crash or a restart of the program, which the supervisor
+// reports from its own goroutine, at any time: to the logger, and as a
+// step of the deployment whose version crashed.
+func (a *Agent) crashStep(s restart.SwitchStep) {
+	if s.Name == restart.StepCrash {
+		a.log.Warn("deploy: program exited", "pid", s.PID, "workspace", s.Workspace, "err", s.Err)
+	} else if s.Err != nil {
+		a.log.Warn("deploy: restart failed", "workspace", s.Workspace, "after", s.Delay, "err", s.Err)
+	} else {
+		a.log.Info("deploy: restarted", "pid", s.PID, "workspace", s.Workspace, "after", s.Delay)
+	}
+	a.statusMu.Lock()
+	defer a.statusMu.Unlock()
+	d := a.serving
+	if d == nil { // a program the agent did not deploy
+		return
+	}
+	note := fmt.Sprintf("pid %d in %s", s.PID, s.Workspace)
+	if s.Name == restart.StepRestart {
+		note += fmt.Sprintf(", after %v", s.Delay)
+	}
+	a.record(context.Background(), d, Step(s.Name), s.Start, s.End, s.Err, note)
 }
 
 // switchStep records a step of the supervisor's switch.

@@ -247,7 +247,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 		"-health", fmt.Sprintf("http://127.0.0.1:%d/", appPort),
 		"-interval", "1h", // only the hook triggers checks after the first
 		"-db", db, "-workdir", filepath.Join(work, "wd"),
-		"-health-timeout", "5s", "-stop-timeout", "5s", "-project", "app")
+		"-health-timeout", "5s", "-stop-timeout", "5s", "-restart-delay", "200ms", "-project", "app")
 
 	d1 := r.waitDeployment(1)
 	if d1.Status != deploy.StatusDone || d1.From != "" || !pseudoRE.MatchString(d1.To) || d1.Commit != first {
@@ -333,6 +333,9 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 		t.Errorf("workspaces left: %v (%v), want the current and the previous", ws, err)
 	}
 
+	t.Log("the app killed with SIGKILL is started again, and the log says so")
+	checkCrashRestart(t, r, d6, appPort)
+
 	checkPagesInBrowser(t, r.base, d3.ID)
 
 	r.stop()
@@ -413,5 +416,59 @@ func checkPagesInBrowser(t *testing.T, base string, failedID int64) {
 	}
 	if !regexp.MustCompile(`<tr class="step failed" data-step="build">`).MatchString(one) || !strings.Contains(one, `class="output"`) || !strings.Contains(one, "main.go") {
 		t.Errorf("the failed deployment's page does not show its failed build and the compiler's output:\n%s", one)
+	}
+}
+
+// checkCrashRestart kills the app that deployment d put in place and
+// waits until the runner has started the same version again, recorded as
+// crash and restart steps of d, and logged.
+func checkCrashRestart(t *testing.T, r *runnerProc, d deploy.Deployment, appPort int) {
+	t.Helper()
+	pidRE := regexp.MustCompile(`^pid (\d+) in `)
+	pidOf := func(st *deploy.StepLog) int {
+		var pid int
+		if st != nil {
+			if m := pidRE.FindStringSubmatch(st.Output); m != nil {
+				fmt.Sscan(m[1], &pid)
+			}
+		}
+		return pid
+	}
+	pid := pidOf(stepOf(d, deploy.StepStart))
+	if pid == 0 {
+		t.Fatalf("deployment %d's start step does not name the app's pid: %+v", d.ID, stepOf(d, deploy.StepStart))
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var now deploy.Deployment
+	deadline := time.Now().Add(runnerWait)
+	for {
+		for _, x := range r.deployments() {
+			if x.ID == d.ID {
+				now = x
+			}
+		}
+		body, _ := served(appPort)
+		if stepOf(now, "restart") != nil && body == "three" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed app was not restarted: serving %q, deployment %+v\n%s", body, now, r.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	crash, restarted := stepOf(now, "crash"), stepOf(now, "restart")
+	if crash == nil || crash.Error == "" || pidOf(crash) != pid {
+		t.Errorf("crash step = %+v, want a failed step naming pid %d", crash, pid)
+	}
+	if newPID := pidOf(restarted); restarted.Error != "" || newPID == 0 || newPID == pid || syscall.Kill(newPID, 0) != nil {
+		t.Errorf("restart step = %+v, want a new running process", restarted)
+	}
+	if now.Status != deploy.StatusDone || len(r.deployments()) != 6 {
+		t.Errorf("a crash changed the deployment's status (%s) or made a deployment of its own", now.Status)
+	}
+	if out := r.output(); !strings.Contains(out, "deploy: program exited") || !strings.Contains(out, "deploy: restarted") {
+		t.Errorf("the runner's log does not tell of the crash and the restart:\n%s", out)
 	}
 }

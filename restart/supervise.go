@@ -22,6 +22,9 @@ var (
 	ErrRollbackFailed = errors.New("restart: rollback to the previous child failed")
 	// ErrNoCommand means Supervise.Args is empty.
 	ErrNoCommand = errors.New("restart: Supervise.Args is empty")
+	// ErrExited is the error of a StepCrash: the child exited while no
+	// Switch or Stop asked it to. It wraps the exit status as well.
+	ErrExited = errors.New("restart: child exited on its own")
 )
 
 // SwitchMode says when Supervise stops the old child.
@@ -63,6 +66,14 @@ const (
 // After a successful switch the workspace before the previous one is
 // removed; the previous one is kept so that a failed switch can restart it.
 //
+// A child that exits on its own, whatever its status, is started again in
+// the same workspace after a backoff: RestartDelay after a first crash,
+// doubling after each crash that follows quickly, up to MaxRestartDelay.
+// A Switch or a Stop during the backoff cancels the pending restart. A new
+// child that exits during its switch is not restarted: the switch fails
+// and rolls back instead. Set NoRestart to leave a dead child dead until
+// the next Switch.
+//
 // Set the fields before the first call; the zero value runs nothing, since
 // Args is required. Its methods may be called from several goroutines; they
 // take turns.
@@ -95,13 +106,30 @@ type Supervise struct {
 	// KeepWorkspaces keeps every workspace; by default those no longer
 	// needed (older than the previous one, or of a failed child) are removed.
 	KeepWorkspaces bool
-	// OnStep, if not nil, is told of each step of a switch as it ends
-	// (stop, start, health, rollback), from the goroutine calling Switch.
+	// NoRestart turns crash restarts off. By default (false) a child that
+	// exits on its own is started again after a backoff.
+	NoRestart bool
+	// RestartDelay is the pause before restarting a child that exited on
+	// its own; it doubles after each quick crash. If zero,
+	// DefaultRestartDelay (1s).
+	RestartDelay time.Duration
+	// MaxRestartDelay bounds the doubled pause. If zero,
+	// DefaultMaxRestartDelay (30s); never less than RestartDelay.
+	MaxRestartDelay time.Duration
+	// RestartResetAfter is how long a child must have run for its crash to
+	// count as a first one again, with the pause back at RestartDelay. If
+	// zero, DefaultRestartResetAfter (10s).
+	RestartResetAfter time.Duration
+	// OnStep, if not nil, is told of each step as it ends: those of a
+	// switch (stop, start, health, rollback), from the goroutine calling
+	// Switch, and a child's crash and restart, from the supervisor's own
+	// goroutine. Calls never overlap.
 	OnStep func(SwitchStep)
 
-	mu   sync.Mutex
-	cur  *child // the running child, nil if none
-	prev string // the previous child's workspace, kept for rollback
+	mu    sync.Mutex
+	cur   *child   // the running child (or the one that crashed), nil if none
+	prev  string   // the previous child's workspace, kept for rollback
+	watch *watcher // restarts cur when it crashes, nil if none
 }
 
 var _ Restarter = (*Supervise)(nil)
@@ -112,15 +140,21 @@ const (
 	StepStart    = "start"    // start a child
 	StepHealth   = "health"   // wait until a child is healthy
 	StepRollback = "rollback" // start the previous child again
+	StepCrash    = "crash"    // the child exited on its own (from its start to its exit)
+	StepRestart  = "restart"  // start a crashed child again, after a backoff
 )
 
-// SwitchStep reports one step of Switch.
+// SwitchStep reports one step of Switch, or a crash and restart.
 type SwitchStep struct {
-	Name       string // StepStop, StepStart, StepHealth or StepRollback
+	Name       string // StepStop, StepStart, StepHealth, StepRollback, StepCrash or StepRestart
 	Workspace  string // the workspace of the child the step is about
 	PID        int    // the child's PID, 0 if it did not start
 	Start, End time.Time
-	Err        error // nil if the step succeeded
+	// Delay is, for StepRestart, the backoff waited before Start.
+	Delay time.Duration
+	// Err is nil if the step succeeded. For StepCrash it wraps ErrExited
+	// and the exit status (an *exec.ExitError, if the child had one).
+	Err error
 }
 
 // child is one running program.
@@ -130,6 +164,8 @@ type child struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed once the process has been waited for
 	err  error         // Wait's result, set before done closes
+
+	started, ended time.Time // ended is set before done closes
 }
 
 // Switch runs the program in workspace in place of the current child (or
@@ -184,15 +220,21 @@ func (s *Supervise) Workspace() string {
 }
 
 // Stop stops the current child (gracefully, then its group by force) and
-// keeps its workspace. A later Switch starts from nothing.
+// keeps its workspace; a pending crash restart is cancelled, and none
+// happens once Stop has returned. A later Switch starts from nothing.
 func (s *Supervise) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur == nil {
-		return nil
+	var err error
+	if s.cur != nil {
+		err = s.stop(s.cur)
 	}
-	err := s.stop(s.cur)
-	s.cur = nil
+	watched := s.setCur(nil)
+	s.mu.Unlock()
+	// The watcher may be waiting for s.mu, or stopping its crashed child's
+	// leftovers: it returns at once when it sees it was cancelled.
+	if watched != nil {
+		<-watched
+	}
 	return err
 }
 
@@ -223,10 +265,10 @@ func (s *Supervise) switchTo(ctx context.Context, dir string, args []string) err
 		// StopFirst, or an old child that died meanwhile: start it again.
 		back, rerr := s.rollback(ctx, old)
 		if rerr != nil {
-			s.cur = nil
+			s.setCur(nil)
 			return fmt.Errorf("%w (%w: %w)", err, ErrRollbackFailed, rerr)
 		}
-		s.cur = back
+		s.setCur(back)
 		return err
 	}
 
@@ -234,7 +276,7 @@ func (s *Supervise) switchTo(ctx context.Context, dir string, args []string) err
 		start := time.Now()
 		s.report(StepStop, old, start, s.stop(old))
 	}
-	s.cur = next
+	s.setCur(next)
 	if old != nil && old.dir != dir {
 		older := s.prev
 		s.prev = old.dir
@@ -286,10 +328,18 @@ func (s *Supervise) discard(dir string, inUse *child) {
 }
 
 func (s *Supervise) report(name string, c *child, start time.Time, err error) {
+	s.reportStep(SwitchStep{Name: name, Start: start, Err: err}, c)
+}
+
+// reportStep completes st with c's workspace and PID, and its end if not
+// set, and hands it to OnStep. s.mu must be held, so calls never overlap.
+func (s *Supervise) reportStep(st SwitchStep, c *child) {
 	if s.OnStep == nil {
 		return
 	}
-	st := SwitchStep{Name: name, Start: start, End: time.Now(), Err: err}
+	if st.End.IsZero() {
+		st.End = time.Now()
+	}
 	if c != nil {
 		st.Workspace = c.dir
 		if c.cmd != nil && c.cmd.Process != nil {
@@ -322,9 +372,10 @@ func (s *Supervise) start(dir string, args []string) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("restart: start %s in %s: %w", args[0], dir, err)
 	}
-	c := &child{dir: dir, args: args, cmd: cmd, done: make(chan struct{})}
+	c := &child{dir: dir, args: args, cmd: cmd, done: make(chan struct{}), started: time.Now()}
 	go func() {
 		c.err = cmd.Wait()
+		c.ended = time.Now()
 		close(c.done)
 	}()
 	return c, nil

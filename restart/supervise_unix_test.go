@@ -33,9 +33,14 @@ const (
 )
 
 type childSpec struct {
-	Role    string // "serve", "stubborn" (ignores SIGTERM, with a helper that does too) or "exit"
+	Role    string // "serve", "stubborn" (ignores SIGTERM, with a helper that does too), "exit" or "crash"
 	Version string
 	Port    int
+	// Crashes is, for "crash", how many of the runs in this workspace
+	// serve for Life and then exit with status 1; the runs after them
+	// serve for good. Each run adds a line to the file "runs".
+	Crashes int
+	Life    time.Duration
 }
 
 func init() {
@@ -60,6 +65,12 @@ func init() {
 	switch spec.Role {
 	case "exit":
 		os.Exit(3)
+	case "crash":
+		runs, _ := os.ReadFile("runs")
+		os.WriteFile("runs", append(runs, '\n'), 0o644)
+		if bytes.Count(runs, []byte("\n")) < spec.Crashes {
+			time.AfterFunc(spec.Life, func() { os.Exit(1) })
+		}
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
 		helper := exec.Command(os.Args[0])

@@ -11,6 +11,10 @@
 //
 // A push hook (git post-receive, or a forge's webhook) can POST to
 // http://ADDR/hook to deploy at once rather than at the next poll.
+//
+// A program that exits on its own is started again after -restart-delay,
+// doubling while it keeps crashing (up to 30s); each crash and restart is
+// logged, and shown as steps of the deployment of the version that crashed.
 package main
 
 import (
@@ -57,6 +61,7 @@ func run() error {
 	buildTimeout := flag.Duration("build-timeout", git.DefaultBuildTimeout, "longest a build may run")
 	healthTimeout := flag.Duration("health-timeout", restart.DefaultHealthTimeout, "longest a new version may take to become healthy")
 	stopTimeout := flag.Duration("stop-timeout", restart.DefaultStopTimeout, "time between SIGTERM and SIGKILL")
+	restartDelay := flag.Duration("restart-delay", restart.DefaultRestartDelay, "pause before restarting a program that exited on its own, doubled while it keeps crashing; 0 never restarts it")
 	project := flag.String("project", "", "project name in the log (default: the repository's name)")
 	flag.Parse()
 	if *repo == "" || *runCmd == "" {
@@ -71,7 +76,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sup := &restart.Supervise{Args: strings.Fields(*runCmd), HealthTimeout: *healthTimeout, StopTimeout: *stopTimeout}
+	sup := &restart.Supervise{Args: strings.Fields(*runCmd), HealthTimeout: *healthTimeout, StopTimeout: *stopTimeout,
+		RestartDelay: *restartDelay, NoRestart: *restartDelay <= 0}
 	switch *mode {
 	case "stop-first":
 	case "start-first":
