@@ -10,6 +10,12 @@
 // from and to, the machine and the project: by default a SQLite database
 // (OpenSQLite, pure Go, no cgo). Handler shows the log as web pages at
 // /deployments and as JSON at /api/deployments.
+//
+// The same log holds the updates of self-updating programs: a
+// report.Reporter (package deploy/report, light enough to link into any
+// program) sends each step a program's updater takes, an Event, to a
+// Collector on the package server, which groups the steps of one update
+// into one Deployment.
 package deploy
 
 import (
@@ -25,6 +31,10 @@ var (
 	ErrNotDatabase = errors.New("deploy: file is not a SQLite database")
 	// ErrNotFound means there is no deployment with that ID.
 	ErrNotFound = errors.New("deploy: no such deployment")
+	// ErrInvalidEvent means a reported Event lacks a required field, has a
+	// field that is too long, or has times that cannot be right. The
+	// Collector answers it with 400 Bad Request.
+	ErrInvalidEvent = errors.New("deploy: invalid event")
 )
 
 // Step names a step of a deployment.
@@ -96,6 +106,7 @@ type StepLog struct {
 	End          time.Time `json:"end,omitzero"` // zero while the step runs
 	Error        string    `json:"error,omitempty"`
 	Output       string    `json:"output,omitempty"` // what the step printed, such as the build's output
+	Bytes        int64     `json:"bytes,omitempty"`  // bytes the step moved, such as a download's size
 }
 
 // Failed reports whether the step failed.

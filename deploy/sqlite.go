@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS steps (
 	start_ns INTEGER NOT NULL,
 	end_ns   INTEGER NOT NULL,
 	error   TEXT NOT NULL,
-	output  TEXT NOT NULL
+	output  TEXT NOT NULL,
+	bytes   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS steps_deployment ON steps(deployment_id, id);
 `
@@ -85,7 +86,25 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, sqliteError(path, err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, sqliteError(path, err)
+	}
 	return &SQLite{db: db}, nil
+}
+
+// migrate brings a database made by an earlier version up to the schema:
+// steps.bytes came with reported update events.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('steps') WHERE name = 'bytes'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		_, err := db.ExecContext(ctx, `ALTER TABLE steps ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0`)
+		return err
+	}
+	return nil
 }
 
 // checkHeader fails with ErrNotDatabase if path exists, is not empty (SQLite
@@ -170,9 +189,9 @@ func (s *SQLite) Update(ctx context.Context, d *Deployment) error {
 // AddStep records st and sets its ID.
 func (s *SQLite) AddStep(ctx context.Context, st *StepLog) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO steps
-		(deployment_id, step, project, machine, from_v, to_v, start_ns, end_ns, error, output)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		st.DeploymentID, string(st.Step), st.Project, st.Machine, st.From, st.To, unixNano(st.Start), unixNano(st.End), st.Error, st.Output)
+		(deployment_id, step, project, machine, from_v, to_v, start_ns, end_ns, error, output, bytes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		st.DeploymentID, string(st.Step), st.Project, st.Machine, st.From, st.To, unixNano(st.Start), unixNano(st.End), st.Error, st.Output, st.Bytes)
 	if err != nil {
 		var se *sqlite.Error
 		if errors.As(err, &se) && se.Code()&0xff == 19 { // SQLITE_CONSTRAINT: no such deployment
@@ -190,9 +209,9 @@ func (s *SQLite) AddStep(ctx context.Context, st *StepLog) error {
 // UpdateStep saves st.
 func (s *SQLite) UpdateStep(ctx context.Context, st *StepLog) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE steps SET
-		step = ?, project = ?, machine = ?, from_v = ?, to_v = ?, start_ns = ?, end_ns = ?, error = ?, output = ?
+		step = ?, project = ?, machine = ?, from_v = ?, to_v = ?, start_ns = ?, end_ns = ?, error = ?, output = ?, bytes = ?
 		WHERE id = ?`,
-		string(st.Step), st.Project, st.Machine, st.From, st.To, unixNano(st.Start), unixNano(st.End), st.Error, st.Output, st.ID)
+		string(st.Step), st.Project, st.Machine, st.From, st.To, unixNano(st.Start), unixNano(st.End), st.Error, st.Output, st.Bytes, st.ID)
 	return affected(res, err, st.ID)
 }
 
@@ -258,7 +277,7 @@ func (s *SQLite) Get(ctx context.Context, id int64) (*Deployment, error) {
 }
 
 func (s *SQLite) steps(ctx context.Context, id int64) ([]StepLog, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, deployment_id, step, project, machine, from_v, to_v, start_ns, end_ns, error, output
+	rows, err := s.db.QueryContext(ctx, `SELECT id, deployment_id, step, project, machine, from_v, to_v, start_ns, end_ns, error, output, bytes
 		FROM steps WHERE deployment_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
@@ -269,7 +288,7 @@ func (s *SQLite) steps(ctx context.Context, id int64) ([]StepLog, error) {
 		var st StepLog
 		var step string
 		var start, end int64
-		if err := rows.Scan(&st.ID, &st.DeploymentID, &step, &st.Project, &st.Machine, &st.From, &st.To, &start, &end, &st.Error, &st.Output); err != nil {
+		if err := rows.Scan(&st.ID, &st.DeploymentID, &step, &st.Project, &st.Machine, &st.From, &st.To, &start, &end, &st.Error, &st.Output, &st.Bytes); err != nil {
 			return nil, fmt.Errorf("deploy: %w", err)
 		}
 		st.Step, st.Start, st.End = Step(step), fromUnixNano(start), fromUnixNano(end)

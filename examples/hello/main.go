@@ -6,6 +6,8 @@
 //	                                    the same from a bucket (AWS_* credentials)
 //	hello -github OWNER/REPO [-github-api URL] -key cosign.pub
 //	                                    the same from GitHub releases (GITHUB_TOKEN if set)
+//	hello ... -report URL               also report each step to a package server's
+//	                                    events endpoint (pkgserver serve -db: URL/events)
 //
 // Build it with its version set at link time:
 //
@@ -18,12 +20,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	update "github.com/molt-go/update"
+	"github.com/molt-go/update/deploy/report"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
@@ -39,6 +43,7 @@ func main() {
 	keyFile := flag.String("key", "", "PEM public key the releases are signed with (update.pub or cosign.pub)")
 	stateDir := flag.String("state", "", "state directory (default: the user config dir)")
 	quiet := flag.Bool("q", false, "do not print the steps of an update")
+	reportURL := flag.String("report", "", "URL to POST update events to, such as http://127.0.0.1:8080/events")
 	flag.Parse()
 
 	if *showVersion {
@@ -51,14 +56,16 @@ func main() {
 		os.Exit(2)
 	}
 	if src != nil {
-		if err := selfUpdate(src, *keyFile, *stateDir, *quiet); err != nil {
+		send, flush := reporter(*reportURL)
+		if err := selfUpdate(src, *keyFile, *stateDir, *quiet, send); err != nil {
 			fmt.Fprintln(os.Stderr, "hello: update failed:", err)
 		}
+		flush()
 	}
 	fmt.Printf("hello %s\n", version)
 }
 
-func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool) error {
+func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool, send func(update.Event)) error {
 	pem, err := os.ReadFile(keyFile)
 	if err != nil {
 		return fmt.Errorf("reading the public key: %w", err)
@@ -76,10 +83,10 @@ func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool) error {
 		StateDir: stateDir,
 		Logger:   discardLogger(),
 		OnEvent: func(ev update.Event) {
-			if quiet {
-				return
+			send(ev)
+			if !quiet {
+				printEvent(ev)
 			}
-			printEvent(ev)
 		},
 		Progress: func(p update.Progress) {
 			if quiet || p.Total <= 0 {
@@ -128,4 +135,41 @@ func printEvent(ev update.Event) {
 		to = " -> " + ev.To
 	}
 	fmt.Fprintf(os.Stderr, "  %-8s %s%s  %v  %s\n", ev.Step, ev.From, to, ev.Duration().Round(time.Millisecond), status)
+}
+
+// reportWait bounds how long hello waits for its events to reach the
+// server before it exits or re-executes: reporting must never hold it up.
+const reportWait = 2 * time.Second
+
+// reporter returns a function that reports an update event to url in the
+// background, and one that sends what is left before the program exits.
+// With no url both do nothing.
+func reporter(url string) (send func(update.Event), flush func()) {
+	if url == "" {
+		return func(update.Event) {}, func() {}
+	}
+	r := &report.Reporter{URL: url, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	wait := func(f func(context.Context) error) {
+		ctx, cancel := context.WithTimeout(context.Background(), reportWait)
+		defer cancel()
+		f(ctx)
+	}
+	send = func(ev update.Event) {
+		r.Report(wireEvent(ev))
+		if ev.Step == update.StepRestart {
+			// The updater re-executes right after this event: what is
+			// not sent now never is.
+			wait(r.Flush)
+		}
+	}
+	return send, func() { wait(r.Close) }
+}
+
+// wireEvent is ev as it goes to the package server.
+func wireEvent(ev update.Event) report.Event {
+	out := report.Event{App: ev.App, Machine: ev.Machine, Step: string(ev.Step), Start: ev.Start, End: ev.End, From: ev.From, To: ev.To, Bytes: ev.Bytes}
+	if ev.Err != nil {
+		out.Error = ev.Err.Error()
+	}
+	return out
 }

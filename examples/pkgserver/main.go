@@ -7,6 +7,12 @@
 //	pkgserver serve -dir DIR -addr 127.0.0.1:8080 -key DIR/update.key
 //	    serves every app in DIR at http://127.0.0.1:8080/<app>/ (feed.json and
 //	    the files), plus gupper's /list and /download/<name>
+//	pkgserver serve ... -db deployments.db
+//	    also takes the update events programs report (POST /events) and shows
+//	    them as a history of deployments at /deployments (JSON at
+//	    /api/deployments); apps named events, deployments or api are then
+//	    shadowed. The events endpoint has no authentication: serve it only
+//	    where your own machines reach it
 //	pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix [-endpoint URL]
 //	pkgserver publish -dir DIR -key KEY -to file:///path
 //	    signs a feed per app and uploads the files first and the feed last,
@@ -32,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/molt-go/update/deploy"
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -100,6 +107,7 @@ func serve(args []string) error {
 	dir := fs.String("dir", ".", "folder of release files")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	keyFile := fs.String("key", "update.key", "private key (PEM) to sign feeds with")
+	dbFile := fs.String("db", "", "SQLite file for reported update events; if empty, none are taken")
 	fs.Parse(args)
 
 	signer, err := loadSigner(*keyFile)
@@ -111,11 +119,20 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = srv
+	if *dbFile != "" {
+		store, err := deploy.OpenSQLite(context.Background(), *dbFile)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		handler = withDeployments(srv, store, log)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -125,11 +142,24 @@ func serve(args []string) error {
 		hs.Shutdown(shutdown)
 	}()
 	// The real address, so that -addr 127.0.0.1:0 can be used and found.
-	log.Info("pkgserver: serving", "dir", *dir, "url", "http://"+ln.Addr().String()+"/", "key", signer.KeyID())
+	log.Info("pkgserver: serving", "dir", *dir, "url", "http://"+ln.Addr().String()+"/", "key", signer.KeyID(), "db", *dbFile)
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// withDeployments serves the collector and the deployment log beside the
+// feeds: their exact patterns first, the feed server for every other path.
+func withDeployments(feeds http.Handler, store deploy.Store, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /events", &deploy.Collector{Store: store, Logger: log})
+	pages := deploy.Handler(store)
+	for _, p := range []string{"GET /deployments", "GET /deployments/{id}", "GET /api/deployments", "GET /api/deployments/{id}"} {
+		mux.Handle(p, pages)
+	}
+	mux.Handle("/", feeds)
+	return mux
 }
 
 func loadSigner(path string) (*feed.Signer, error) {
