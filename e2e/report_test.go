@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,33 +27,14 @@ const reportWait = 2 * time.Minute
 func TestReportDeploymentsToPkgserver(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	pkgserver := program(t, pkgserverPkg, "0.0.0")
-	keyDir, releases := filepath.Join(root, "keys"), filepath.Join(root, "releases")
-	run(t, pkgserver, "keygen", "-out", keyDir)
-	if err := os.MkdirAll(releases, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	ps := startPkgserver(t, root, "-db", filepath.Join(root, "deployments.db"))
+	releases, base := ps.releases, ps.base
 	copyFile(t, program(t, helloPkg, "1.1.0"), filepath.Join(releases, platformName("hello", "1.1.0")), 0o755)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, pkgserver, "serve", "-dir", releases, "-addr", "127.0.0.1:0",
-		"-key", filepath.Join(keyDir, "update.key"), "-db", filepath.Join(root, "deployments.db"))
-	logs, err := srv.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Wait()
-	defer cancel()
-	base := waitForURL(t, logs)
 
 	target := filepath.Join(root, "hello"+exeSuffix())
 	copyFile(t, program(t, helloPkg, "1.0.0"), target, 0o755)
 	hello := func() (string, string) {
-		return run(t, target, "-feed", base+"hello/", "-key", filepath.Join(keyDir, "update.pub"),
+		return run(t, target, "-feed", base+"hello/", "-key", ps.pub,
 			"-state", filepath.Join(root, "state"), "-report", base+"events")
 	}
 

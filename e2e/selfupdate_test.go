@@ -23,32 +23,13 @@ const pkgserverPkg = "github.com/molt-go/update/examples/pkgserver"
 func TestSelfUpdateWithPkgserver(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	pkgserver := program(t, pkgserverPkg, "0.0.0")
-	keyDir, releases := filepath.Join(root, "keys"), filepath.Join(root, "releases")
-	run(t, pkgserver, "keygen", "-out", keyDir)
-	if err := os.MkdirAll(releases, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	published := filepath.Join(releases, platformName("hello", "1.1.0"))
+	ps := startPkgserver(t, root)
+	published := filepath.Join(ps.releases, platformName("hello", "1.1.0"))
 	copyFile(t, program(t, helloPkg, "1.1.0"), published, 0o755)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, pkgserver, "serve", "-dir", releases, "-addr", "127.0.0.1:0", "-key", filepath.Join(keyDir, "update.key"))
-	logs, err := srv.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Wait()
-	defer cancel()
-	base := waitForURL(t, logs)
 
 	target := filepath.Join(root, "hello"+exeSuffix())
 	copyFile(t, program(t, helloPkg, "1.0.0"), target, 0o755)
-	out, errOut := run(t, target, "-feed", base+"hello/", "-key", filepath.Join(keyDir, "update.pub"), "-state", filepath.Join(root, "state"))
+	out, errOut := run(t, target, "-feed", ps.base+"hello/", "-key", ps.pub, "-state", filepath.Join(root, "state"))
 	if strings.TrimSpace(out) != "hello 1.1.0" {
 		t.Fatalf("hello printed %q, want hello 1.1.0\nstderr: %s", out, errOut)
 	}
@@ -61,6 +42,40 @@ func TestSelfUpdateWithPkgserver(t *testing.T) {
 			t.Errorf("hello's output does not show the %s step:\n%s", step, errOut)
 		}
 	}
+}
+
+// pkgserverProc is the real pkgserver binary serving a folder.
+type pkgserverProc struct {
+	releases string // the folder it serves
+	pub      string // its public key file
+	base     string // its URL, ending in "/"
+}
+
+// startPkgserver makes a key with "pkgserver keygen" and runs "pkgserver
+// serve" over root/releases on a loopback port, with extra flags, until the
+// test ends.
+func startPkgserver(t *testing.T, root string, extra ...string) *pkgserverProc {
+	t.Helper()
+	pkgserver := program(t, pkgserverPkg, "0.0.0")
+	keyDir := filepath.Join(root, "keys")
+	ps := &pkgserverProc{releases: filepath.Join(root, "releases"), pub: filepath.Join(keyDir, "update.pub")}
+	run(t, pkgserver, "keygen", "-out", keyDir)
+	if err := os.MkdirAll(ps.releases, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"serve", "-dir", ps.releases, "-addr", "127.0.0.1:0", "-key", filepath.Join(keyDir, "update.key")}, extra...)
+	srv := exec.CommandContext(ctx, pkgserver, args...)
+	logs, err := srv.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); srv.Wait() })
+	ps.base = waitForURL(t, logs)
+	return ps
 }
 
 // waitForURL reads pkgserver's log until it says where it serves.
