@@ -117,9 +117,19 @@ func handoffServerMain() {
 
 	var readyDone atomic.Bool
 	var early atomic.Int64
+	// The gate opens inside Ready, a moment before it returns: a request
+	// served in that moment is not early, so look at the gate itself.
+	gateOpen := func() bool {
+		select {
+		case <-h.open:
+			return true
+		default:
+			return false
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-		if !readyDone.Load() {
+		if !readyDone.Load() && !gateOpen() {
 			early.Add(1)
 		}
 		time.Sleep(2 * time.Millisecond)

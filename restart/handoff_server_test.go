@@ -341,14 +341,24 @@ func TestHandoffUpgradesWithoutFailedRequests(t *testing.T) {
 func TestHandoffChildExitsOldKeepsServing(t *testing.T) {
 	t.Parallel()
 	s := startHandoffServer(t, "")
+	failThenRecover(t, s, "exit1", 1)
+	s.info()
+}
+
+// failThenRecover runs the story of a bad release under load: the upgrade
+// to a child in mode must fail with the child exiting with status code,
+// the old server goes on serving with its pid in the PID file, and the
+// listeners are left intact, so a good version still takes over.
+func failThenRecover(t *testing.T, s *handoffServer, mode string, code int) *handoffLoad {
+	t.Helper()
 	old := s.info()
 	l := startHandoffLoad(t, s)
 	l.waitFor(t, 0, "1", 50)
 
 	l.phase.Store(1)
-	res := s.upgrade("exit1", "2")
-	if res.OK || !res.ChildExited || res.NotReady || res.ExitCode != 1 {
-		t.Fatalf("upgrade to a crashing version: %+v, want child exited with status 1", res)
+	res := s.upgrade(mode, "2")
+	if res.OK || !res.ChildExited || res.NotReady || res.ExitCode != code {
+		t.Fatalf("upgrade to %s: %+v, want child exited with status %d", mode, res, code)
 	}
 	l.waitFor(t, 1, "1", 50)
 	if cur := s.info(); cur.PID != old.PID {
@@ -358,7 +368,6 @@ func TestHandoffChildExitsOldKeepsServing(t *testing.T) {
 		t.Errorf("PID file names %d, want the old server %d", got, old.PID)
 	}
 
-	// The listeners were left intact: a good version still takes over.
 	l.phase.Store(2)
 	if res := s.upgrade("server", "2"); !res.OK {
 		t.Fatalf("upgrade after a failed one: %+v", res)
@@ -369,7 +378,7 @@ func TestHandoffChildExitsOldKeepsServing(t *testing.T) {
 	l.phase.Store(3)
 	l.waitFor(t, 3, "2", 50)
 	l.check(t, map[int32][]string{0: {"1"}, 1: {"1"}, 2: {"1", "2"}, 3: {"2"}})
-	s.info()
+	return l
 }
 
 func TestHandoffChildNeverReadyIsKilled(t *testing.T) {
