@@ -2,13 +2,17 @@ package update_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	update "github.com/molt-go/update"
 	"github.com/molt-go/update/restart"
@@ -16,18 +20,30 @@ import (
 	"github.com/molt-go/update/verify"
 )
 
-// publish makes a folder with one release of "hello", serves it as a
-// signed feed on a loopback port, and returns the feed URL, the public key
-// and a cleanup function.
+// publish signs a feed with one release of "hello" and serves it, and the
+// file, on a loopback port, as the reference server would. It returns the
+// feed URL, the public key a program pins, and a cleanup function.
 func publish(version string, body []byte) (url string, pub []byte, cleanup func()) {
-	dir, _ := os.MkdirTemp("", "example-")
 	name := fmt.Sprintf("hello-%s-%s-%s", version, runtime.GOOS, runtime.GOARCH)
-	os.WriteFile(filepath.Join(dir, name), body, 0o755)
+	sum := sha256.Sum256(body)
 	priv, pub, _ := feed.GenerateKey()
 	signer, _ := feed.LoadSigner(priv)
-	srv, _ := feed.NewServer(feed.ServerOptions{Dir: dir, Signer: signer, Logger: quiet})
-	hs := httptest.NewServer(srv)
-	return hs.URL + "/hello/", pub, func() { hs.Close(); os.RemoveAll(dir) }
+	now := time.Now()
+	signed, err := feed.Sign(&feed.Payload{
+		App: "hello", Serial: now.Unix(), Issued: now, Expires: now.Add(time.Hour),
+		Releases: []feed.Release{{Version: version, Assets: []feed.Asset{{
+			Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH,
+			Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), URL: name,
+		}}}},
+	}, signer)
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello/feed.json", func(w http.ResponseWriter, _ *http.Request) { w.Write(signed) })
+	mux.HandleFunc("/hello/"+name, func(w http.ResponseWriter, _ *http.Request) { w.Write(body) })
+	hs := httptest.NewServer(mux)
+	return hs.URL + "/hello/", pub, hs.Close
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -103,10 +103,10 @@ func (u *Updater) rollback(ctx context.Context, s *state) error {
 // restarter returns (restart.None, or a failure), the caller must exit.
 func (u *Updater) restartRolledBack(ctx context.Context, from, why string) error {
 	cause := fmt.Errorf("%w: %s", ErrRolledBack, why)
-	if err := u.o.Restarter.Restart(ctx, u.o.Target); err != nil {
+	if out, err := u.o.Restarter.Restart(ctx, u.o.Target); err != nil {
 		cause = fmt.Errorf("%w; restarting the previous version: %w", cause, err)
 	} else {
-		u.handedOver()
+		u.restarted(out)
 	}
 	return &Error{Step: StepRollback, From: u.o.Version, To: from, Err: cause}
 }

@@ -305,9 +305,9 @@ func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 	// The event goes out before the restart: a successful exec never
 	// comes back to report it.
 	u.begin(StepRestart, to).end(nil)
-	err := u.o.Restarter.Restart(ctx, u.o.Target)
+	out, err := u.o.Restarter.Restart(ctx, u.o.Target)
 	if err == nil {
-		u.handedOver()
+		u.restarted(out)
 		return nil
 	}
 	rerr := u.rollback(ctx, s)
@@ -315,11 +315,12 @@ func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, errors.Join(err, rerr))}
 }
 
-// handedOver records that the Restarter returned after starting a new
-// process that took over (restart.Handoff); restart.None starts nothing, so
-// the caller may still update with it.
-func (u *Updater) handedOver() {
-	if _, none := u.o.Restarter.(restart.None); !none {
+// restarted records what the Restarter did: unless this process still owns
+// the executable (nothing was started, or another program was restarted),
+// it must never install again, or it would pull the binary from under the
+// process that took over.
+func (u *Updater) restarted(out restart.Outcome) {
+	if !out.Continues() {
 		u.replaced = true
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/updatetest"
+
 	"github.com/molt-go/update/restart"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
@@ -56,14 +58,6 @@ func newMem(version string, body []byte) *memSource {
 		files: map[string][]byte{name: body},
 	}
 }
-
-// fakeRestarter counts restarts and fails if told to.
-type fakeRestarter struct {
-	n   atomic.Int32
-	err error
-}
-
-func (f *fakeRestarter) Restart(context.Context, string) error { f.n.Add(1); return f.err }
 
 func testOptions(t *testing.T, src source.Source) Options {
 	dir := t.TempDir()
@@ -211,7 +205,7 @@ func TestRollbackAfterUnconfirmedStarts(t *testing.T) {
 	// The new version starts (New as 1.1.0) twice without confirming.
 	newO := o
 	newO.Version = "1.1.0"
-	rs := &fakeRestarter{}
+	rs := &updatetest.Restarter{}
 	newO.Restarter = rs
 	for i := 0; i < 2; i++ {
 		if _, err := New(newO); err != nil {
@@ -223,8 +217,8 @@ func TestRollbackAfterUnconfirmedStarts(t *testing.T) {
 	if !errors.Is(err, ErrRolledBack) {
 		t.Fatalf("third start: %v, want ErrRolledBack", err)
 	}
-	if rs.n.Load() != 1 {
-		t.Fatalf("restarted %d times into the old version, want 1", rs.n.Load())
+	if n := len(rs.Calls()); n != 1 {
+		t.Fatalf("restarted %d times into the old version, want 1", n)
 	}
 	if got, _ := os.ReadFile(o.Target); string(got) != "old" {
 		t.Fatalf("target holds %q after rollback, want old", got)
@@ -282,7 +276,7 @@ func TestConfirmKeepsTheVersion(t *testing.T) {
 func TestFailedRestartRollsBack(t *testing.T) {
 	t.Parallel()
 	o := testOptions(t, newMem("1.1.0", []byte("new")))
-	o.Restarter = &fakeRestarter{err: errors.New("child exited")}
+	o.Restarter = &updatetest.Restarter{Err: errors.New("child exited")}
 	u, _ := New(o)
 	_, err := u.Check(context.Background())
 	if !errors.Is(err, ErrRolledBack) {

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/server"
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -30,7 +31,7 @@ import (
 // generation started by the test, and every generation it hands its
 // listener to, all writing to one pipe that the test reads.
 
-const daemonPkg = "github.com/molt-go/update/examples/daemon"
+const daemonPkg = "github.com/molt-go/update/e2e/testdata/daemon"
 
 // daemonWait bounds every wait of the daemon tests, so that a broken
 // handoff fails instead of hanging; it is never what a test measures.
@@ -147,7 +148,7 @@ func newDaemonWorld(t *testing.T, first string) *daemonWorld {
 	}
 	var signer *feed.Signer
 	signer, w.pub = keys(t, root)
-	srv, err := feed.NewServer(feed.ServerOptions{Dir: w.releases, Signer: signer, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(server.Options{Dir: w.releases, Signer: signer, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/server"
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -122,7 +123,7 @@ type world struct {
 	pub      string // public key file
 	pubPEM   []byte
 	signer   *feed.Signer
-	server   *feed.Server
+	server   *server.Server
 	http     *httptest.Server
 	wrap     func(http.Handler) http.Handler // fault injection, set before requests
 	mu       sync.Mutex
@@ -140,7 +141,7 @@ func newWorld(t testing.TB) *world {
 	w.signer, w.pub = keys(t, root)
 	w.pubPEM, _ = os.ReadFile(w.pub)
 	var err error
-	w.server, err = feed.NewServer(feed.ServerOptions{Dir: w.releases, Signer: w.signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w.server, err = server.New(server.Options{Dir: w.releases, Signer: w.signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/molt-go/update/deploy"
+	"github.com/molt-go/update/agent/deploylog"
 	"github.com/molt-go/update/internal/browser"
 )
 
@@ -47,7 +47,7 @@ func TestReportDeploymentsToPkgserver(t *testing.T) {
 		t.Fatalf("%d deployments after one update, want 1: %+v", len(ds), ds)
 	}
 	d := ds[0]
-	if d.Project != "hello" || d.Machine == "" || d.From != "1.0.0" || d.To != "1.1.0" || d.Status != deploy.StatusDone || d.Error != "" {
+	if d.Project != "hello" || d.Machine == "" || d.From != "1.0.0" || d.To != "1.1.0" || d.Status != deploylog.StatusDone || d.Error != "" {
 		t.Errorf("deployment %+v, want hello on a named machine from 1.0.0 to 1.1.0, done", d)
 	}
 	// The steps of the old process, then the new one's confirm.
@@ -77,7 +77,7 @@ func TestReportDeploymentsToPkgserver(t *testing.T) {
 		t.Fatalf("%d deployments after a refused update, want 2: %+v", len(ds), ds)
 	}
 	f := ds[0]
-	if f.From != "1.1.0" || f.To != "1.2.0" || f.Status != deploy.StatusFailed || !strings.Contains(f.Error, "probe") {
+	if f.From != "1.1.0" || f.To != "1.2.0" || f.Status != deploylog.StatusFailed || !strings.Contains(f.Error, "probe") {
 		t.Errorf("refused deployment %+v, want 1.1.0 to 1.2.0, failed in its probe", f)
 	}
 	if got, want := strings.Join(steps(f), ","), "find,download,verify,probe"; got != want {
@@ -91,7 +91,7 @@ func TestReportDeploymentsToPkgserver(t *testing.T) {
 }
 
 // deployments reads the server's deployment log as JSON.
-func deployments(t *testing.T, base string) []deploy.Deployment {
+func deployments(t *testing.T, base string) []deploylog.Deployment {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), reportWait)
 	defer cancel()
@@ -104,7 +104,7 @@ func deployments(t *testing.T, base string) []deploy.Deployment {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var ds []deploy.Deployment
+	var ds []deploylog.Deployment
 	if err := json.NewDecoder(resp.Body).Decode(&ds); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/deployments: %s, %v", resp.Status, err)
 	}

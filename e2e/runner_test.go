@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/molt-go/update/deploy"
+	"github.com/molt-go/update/agent/deploylog"
 	"github.com/molt-go/update/internal/browser"
 	"github.com/molt-go/update/internal/gittest"
 )
 
-const runnerPkg = "github.com/molt-go/update/examples/runner"
+const runnerPkg = "github.com/molt-go/update/cmd/runner"
 
 // runnerWait bounds every wait of these tests for something to happen
 // (a build, a switch); it is a deadline against hanging, not a speed test.
@@ -148,9 +148,9 @@ func (p *runnerProc) hook() {
 	}
 }
 
-func (p *runnerProc) deployments() []deploy.Deployment {
+func (p *runnerProc) deployments() []deploylog.Deployment {
 	p.t.Helper()
-	var ds []deploy.Deployment
+	var ds []deploylog.Deployment
 	if err := getJSON(p.base+"/api/deployments", &ds); err != nil {
 		p.t.Fatalf("%v\n%s", err, p.output())
 	}
@@ -171,7 +171,7 @@ func getJSON(url string, v any) error {
 
 // waitDeployment waits until deployment n (1-based) has ended, and
 // returns it.
-func (p *runnerProc) waitDeployment(n int) deploy.Deployment {
+func (p *runnerProc) waitDeployment(n int) deploylog.Deployment {
 	p.t.Helper()
 	deadline := time.Now().Add(runnerWait)
 	for time.Now().Before(deadline) {
@@ -180,17 +180,17 @@ func (p *runnerProc) waitDeployment(n int) deploy.Deployment {
 			p.t.Fatalf("runner exited\n%s", p.output())
 		default:
 		}
-		var ds []deploy.Deployment
+		var ds []deploylog.Deployment
 		if getJSON(p.base+"/api/deployments", &ds) == nil && len(ds) >= n {
 			d := ds[len(ds)-n]
-			if d.Status != deploy.StatusRunning {
+			if d.Status != deploylog.StatusRunning {
 				return d
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.t.Fatalf("deployment %d did not end\n%s", n, p.output())
-	return deploy.Deployment{}
+	return deploylog.Deployment{}
 }
 
 // served returns what the app answers on port, or "" if nothing answers.
@@ -204,7 +204,7 @@ func served(port int) (string, int) {
 	return string(b), resp.StatusCode
 }
 
-func steps(d deploy.Deployment) []string {
+func steps(d deploylog.Deployment) []string {
 	var s []string
 	for _, st := range d.Steps {
 		s = append(s, string(st.Step))
@@ -212,7 +212,7 @@ func steps(d deploy.Deployment) []string {
 	return s
 }
 
-func stepOf(d deploy.Deployment, name deploy.Step) *deploy.StepLog {
+func stepOf(d deploylog.Deployment, name deploylog.Step) *deploylog.StepLog {
 	for i := range d.Steps {
 		if d.Steps[i].Step == name {
 			return &d.Steps[i]
@@ -250,7 +250,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 		"-health-timeout", "5s", "-stop-timeout", "5s", "-restart-delay", "200ms", "-project", "app")
 
 	d1 := r.waitDeployment(1)
-	if d1.Status != deploy.StatusDone || d1.From != "" || !pseudoRE.MatchString(d1.To) || d1.Commit != first {
+	if d1.Status != deploylog.StatusDone || d1.From != "" || !pseudoRE.MatchString(d1.To) || d1.Commit != first {
 		t.Fatalf("first deployment = %+v\n%s", d1, r.output())
 	}
 	if got, want := strings.Join(steps(d1), ","), "detect,fetch,build,start,health,done"; got != want {
@@ -264,7 +264,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	second := repo.commit(repo.appSource("two", 200, false), "second")
 	r.hook()
 	d2 := r.waitDeployment(2)
-	if d2.Status != deploy.StatusDone || d2.From != d1.To || d2.Commit != second || d2.Project != "app" {
+	if d2.Status != deploylog.StatusDone || d2.From != d1.To || d2.Commit != second || d2.Project != "app" {
 		t.Fatalf("second deployment = %+v\n%s", d2, r.output())
 	}
 	if got, want := strings.Join(steps(d2), ","), "detect,fetch,build,stop,start,health,done"; got != want {
@@ -283,11 +283,11 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	repo.commit("package main\n\nfunc main() { this is not Go }\n", "broken")
 	r.hook()
 	d3 := r.waitDeployment(3)
-	build := stepOf(d3, deploy.StepBuild)
-	if d3.Status != deploy.StatusFailed || build == nil || build.Error == "" || !strings.Contains(build.Output, "main.go") {
+	build := stepOf(d3, deploylog.StepBuild)
+	if d3.Status != deploylog.StatusFailed || build == nil || build.Error == "" || !strings.Contains(build.Output, "main.go") {
 		t.Fatalf("broken deployment = %+v\n%s", d3, r.output())
 	}
-	if stepOf(d3, deploy.StepStop) != nil || stepOf(d3, deploy.StepStart) != nil {
+	if stepOf(d3, deploylog.StepStop) != nil || stepOf(d3, deploylog.StepStart) != nil {
 		t.Errorf("a failed build still stopped or started something: %v", steps(d3))
 	}
 	if body, _ := served(appPort); body != "two" {
@@ -298,7 +298,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	repo.commit(repo.appSource("sick", 500, false), "sick")
 	r.hook()
 	d4 := r.waitDeployment(4)
-	if d4.Status != deploy.StatusFailed || stepOf(d4, deploy.StepRollback) == nil || stepOf(d4, deploy.StepHealth).Error == "" {
+	if d4.Status != deploylog.StatusFailed || stepOf(d4, deploylog.StepRollback) == nil || stepOf(d4, deploylog.StepHealth).Error == "" {
 		t.Fatalf("unhealthy deployment = %+v\n%s", d4, r.output())
 	}
 	if body, code := served(appPort); body != "two" || code != 200 {
@@ -309,7 +309,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	repo.commit(repo.appSource("quitter", 200, true), "quitter")
 	r.hook()
 	d5 := r.waitDeployment(5)
-	if d5.Status != deploy.StatusFailed || stepOf(d5, deploy.StepRollback) == nil {
+	if d5.Status != deploylog.StatusFailed || stepOf(d5, deploylog.StepRollback) == nil {
 		t.Fatalf("exiting deployment = %+v\n%s", d5, r.output())
 	}
 	if body, _ := served(appPort); body != "two" {
@@ -321,7 +321,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 	repo.Run("tag", "v1.2.0", tagged)
 	r.hook()
 	d6 := r.waitDeployment(6)
-	if d6.Status != deploy.StatusDone || d6.To != "v1.2.0" || d6.From != d2.To {
+	if d6.Status != deploylog.StatusDone || d6.To != "v1.2.0" || d6.From != d2.To {
 		t.Fatalf("tagged deployment = %+v\n%s", d6, r.output())
 	}
 	if body, _ := served(appPort); body != "three" {
@@ -354,7 +354,7 @@ func TestRunnerKeepsAppUpToDate(t *testing.T) {
 			t.Errorf("runner %v: exit %d, output:\n%s", bad, p.cmd.ProcessState.ExitCode(), p.output())
 		}
 	}
-	store, err := deploy.OpenSQLite(context.Background(), db)
+	store, err := deploylog.OpenSQLite(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,10 +422,10 @@ func checkPagesInBrowser(t *testing.T, base string, failedID int64) {
 // checkCrashRestart kills the app that deployment d put in place and
 // waits until the runner has started the same version again, recorded as
 // crash and restart steps of d, and logged.
-func checkCrashRestart(t *testing.T, r *runnerProc, d deploy.Deployment, appPort int) {
+func checkCrashRestart(t *testing.T, r *runnerProc, d deploylog.Deployment, appPort int) {
 	t.Helper()
 	pidRE := regexp.MustCompile(`^pid (\d+) in `)
-	pidOf := func(st *deploy.StepLog) int {
+	pidOf := func(st *deploylog.StepLog) int {
 		var pid int
 		if st != nil {
 			if m := pidRE.FindStringSubmatch(st.Output); m != nil {
@@ -434,14 +434,14 @@ func checkCrashRestart(t *testing.T, r *runnerProc, d deploy.Deployment, appPort
 		}
 		return pid
 	}
-	pid := pidOf(stepOf(d, deploy.StepStart))
+	pid := pidOf(stepOf(d, deploylog.StepStart))
 	if pid == 0 {
-		t.Fatalf("deployment %d's start step does not name the app's pid: %+v", d.ID, stepOf(d, deploy.StepStart))
+		t.Fatalf("deployment %d's start step does not name the app's pid: %+v", d.ID, stepOf(d, deploylog.StepStart))
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	var now deploy.Deployment
+	var now deploylog.Deployment
 	deadline := time.Now().Add(runnerWait)
 	for {
 		for _, x := range r.deployments() {
@@ -465,7 +465,7 @@ func checkCrashRestart(t *testing.T, r *runnerProc, d deploy.Deployment, appPort
 	if newPID := pidOf(restarted); restarted.Error != "" || newPID == 0 || newPID == pid || syscall.Kill(newPID, 0) != nil {
 		t.Errorf("restart step = %+v, want a new running process", restarted)
 	}
-	if now.Status != deploy.StatusDone || len(r.deployments()) != 6 {
+	if now.Status != deploylog.StatusDone || len(r.deployments()) != 6 {
 		t.Errorf("a crash changed the deployment's status (%s) or made a deployment of its own", now.Status)
 	}
 	if out := r.output(); !strings.Contains(out, "deploy: program exited") || !strings.Contains(out, "deploy: restarted") {

@@ -29,7 +29,8 @@ import (
 
 	update "github.com/molt-go/update"
 	"github.com/molt-go/update/internal/s3test"
-	"github.com/molt-go/update/source/feed"
+	"github.com/molt-go/update/server"
+	"github.com/molt-go/update/server/s3store"
 	"github.com/molt-go/update/source/s3"
 	"github.com/molt-go/update/verify"
 )
@@ -185,9 +186,9 @@ func (w *s3World) options() s3.Options {
 	}
 }
 
-func (w *s3World) store() *s3.Store {
+func (w *s3World) store() *s3store.Store {
 	w.t.Helper()
-	st, err := s3.NewStore(context.Background(), w.options())
+	st, err := s3store.New(context.Background(), w.options())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -208,8 +209,8 @@ func (w *s3World) source(edit ...func(*s3.Options)) func(*update.Options) {
 }
 
 // publishS3 publishes the releases folder to the bucket through st.
-func (w *s3World) publishS3(ctx context.Context, st feed.Store) ([]feed.Published, error) {
-	return feed.Publish(ctx, w.releases, w.signer, st, feed.PublishOptions{Logger: quietLogger()})
+func (w *s3World) publishS3(ctx context.Context, st server.Store) ([]server.Published, error) {
+	return server.Publish(ctx, w.releases, w.signer, st, server.PublishOptions{Logger: quietLogger()})
 }
 
 func (w *s3World) mustPublishS3() {
@@ -287,7 +288,7 @@ func TestS3RefusedUpdates(t *testing.T) {
 // then fails: cancel the context in the middle of reading the file's
 // bytes, or return an error after the first asset went up.
 type failingStore struct {
-	feed.Store
+	server.Store
 	version string
 	cancel  context.CancelFunc // non-nil: cancel mid-upload
 	puts    atomic.Int32

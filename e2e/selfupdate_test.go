@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-const pkgserverPkg = "github.com/molt-go/update/examples/pkgserver"
+const pkgserverPkg = "github.com/molt-go/update/cmd/pkgserver"
 
 // TestSelfUpdateWithPkgserver is the whole story with real processes: the
 // pkgserver binary makes a key and serves a folder, hello 1.0.0 runs,

@@ -2,7 +2,9 @@ package restart
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"time"
 )
 
 // Exec restarts in place: the running program becomes the new executable,
@@ -21,6 +23,10 @@ import (
 // process's other goroutines keep running meanwhile, so stop serving (close
 // listeners, finish jobs) before restarting.
 //
+// A daemon gives Exec a Shutdown step (such as an http.Server's Shutdown),
+// so requests in flight finish before the process is replaced; without
+// one, an exec cuts them off. For no pause at all, use Handoff.
+//
 // The zero value is ready to use.
 type Exec struct {
 	// Args is the argument list of the new program, Args[0] included (the
@@ -30,6 +36,13 @@ type Exec struct {
 	// Env is the environment of the new program, as "key=value" strings.
 	// If nil, the default os.Environ() is used.
 	Env []string
+	// Shutdown, if not nil, runs before the exec with a context that ends
+	// after ShutdownTimeout: stop accepting work and finish what is in
+	// flight (srv.Shutdown). If it fails, the exec still goes ahead: the
+	// new version is installed and the old code must not keep serving.
+	Shutdown func(ctx context.Context) error
+	// ShutdownTimeout bounds Shutdown. If zero, DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 
 	// Test seams; nil means the real thing.
 	exec    func(argv0 string, argv, envv []string) error
@@ -39,13 +52,32 @@ type Exec struct {
 
 var _ Restarter = Exec{}
 
+// DefaultShutdownTimeout is how long Exec's Shutdown may take unless told:
+// long enough for ordinary requests to finish, short enough that an update
+// does not hang on a stuck one.
+const DefaultShutdownTimeout = 10 * time.Second
+
 // Restart replaces the running program with exe. It returns only on
 // failure, with the program still running; an error from the system is
 // wrapped in an *os.PathError, so errors.Is(err, fs.ErrPermission) or
 // fs.ErrNotExist hold when they should.
-func (e Exec) Restart(ctx context.Context, exe string) error {
+func (e Exec) Restart(ctx context.Context, exe string) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return NotStarted, err
+	}
+	if e.Shutdown != nil {
+		if _, err := os.Stat(exe); err != nil {
+			// Checked before Shutdown: a missing file must not stop the
+			// service for nothing.
+			return NotStarted, fmt.Errorf("restart: %w", err)
+		}
+		d := e.ShutdownTimeout
+		if d <= 0 {
+			d = DefaultShutdownTimeout
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+		_ = e.Shutdown(sctx) // its failure does not stop the exec; see Shutdown
+		cancel()
 	}
 	args := e.Args
 	if args == nil {
@@ -55,5 +87,8 @@ func (e Exec) Restart(ctx context.Context, exe string) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	return e.restart(ctx, exe, args, env)
+	if err := e.restart(ctx, exe, args, env); err != nil {
+		return NotStarted, err
+	}
+	return Replaced, nil
 }

@@ -66,14 +66,14 @@ func init() {
 	switch role {
 	case "explicit":
 		report("")
-		err = Exec{
+		_, err = Exec{
 			Args: []string{"renamed", "one", "two words"},
 			Env:  []string{execVarEnv + "=explicit"},
 		}.Restart(context.Background(), exe)
 	case "defaults":
 		os.Setenv(execVarEnv, "inherited")
 		report("")
-		err = Exec{}.Restart(context.Background(), exe)
+		_, err = Exec{}.Restart(context.Background(), exe)
 	case "busy":
 		// Hold exe open for writing, as a process still writing the update
 		// would, and let go of it only once exec has said ETXTBSY.
@@ -83,7 +83,7 @@ func init() {
 			break
 		}
 		report("")
-		err = Exec{retried: func(attempt int, err error) {
+		_, err = Exec{retried: func(attempt int, err error) {
 			report(fmt.Sprintf("retry %d: busy=%t", attempt, errors.Is(err, syscall.ETXTBSY)))
 			f.Close()
 		}}.Restart(context.Background(), exe)
@@ -170,7 +170,7 @@ func TestExecNotExecutable(t *testing.T) {
 	if err := os.WriteFile(path, []byte("#!/bin/sh\necho no\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Exec{}.Restart(context.Background(), path)
+	_, err := Exec{}.Restart(context.Background(), path)
 	if !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("err = %v, want fs.ErrPermission", err)
 	}
@@ -182,7 +182,7 @@ func TestExecNotExecutable(t *testing.T) {
 
 func TestExecMissing(t *testing.T) {
 	t.Parallel()
-	err := Exec{}.Restart(context.Background(), filepath.Join(t.TempDir(), "missing"))
+	_, err := Exec{}.Restart(context.Background(), filepath.Join(t.TempDir(), "missing"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v, want fs.ErrNotExist", err)
 	}
@@ -207,7 +207,7 @@ func (f *fakeExec) exec(argv0 string, argv, envv []string) error {
 func TestExecDefaultsArgsAndEnv(t *testing.T) {
 	t.Parallel()
 	fake := &fakeExec{errs: []error{nil}}
-	if err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog"); err != nil {
+	if _, err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog"); err != nil {
 		t.Fatal(err)
 	}
 	if fake.argv0 != "/new/prog" || !slices.Equal(fake.argv, os.Args) || !slices.Equal(fake.envv, os.Environ()) {
@@ -220,7 +220,7 @@ func TestExecRetriesTextBusyThenGivesUp(t *testing.T) {
 	fake := &fakeExec{errs: []error{syscall.ETXTBSY}}
 	var retries []int
 	e := Exec{exec: fake.exec, retried: func(n int, _ error) { retries = append(retries, n) }}
-	err := e.Restart(context.Background(), "/new/prog")
+	_, err := e.Restart(context.Background(), "/new/prog")
 	if !errors.Is(err, syscall.ETXTBSY) {
 		t.Fatalf("err = %v, want ETXTBSY", err)
 	}
@@ -232,7 +232,7 @@ func TestExecRetriesTextBusyThenGivesUp(t *testing.T) {
 func TestExecRetryUntilNoLongerBusy(t *testing.T) {
 	t.Parallel()
 	fake := &fakeExec{errs: []error{syscall.ETXTBSY, syscall.ETXTBSY, nil}}
-	if err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog"); err != nil {
+	if _, err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog"); err != nil {
 		t.Fatal(err)
 	}
 	if fake.calls != 3 {
@@ -243,7 +243,7 @@ func TestExecRetryUntilNoLongerBusy(t *testing.T) {
 func TestExecOtherErrorsAreNotRetried(t *testing.T) {
 	t.Parallel()
 	fake := &fakeExec{errs: []error{syscall.ENOEXEC}}
-	err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog")
+	_, err := (Exec{exec: fake.exec}).Restart(context.Background(), "/new/prog")
 	if !errors.Is(err, syscall.ENOEXEC) || fake.calls != 1 {
 		t.Errorf("err = %v after %d attempts, want ENOEXEC after 1", err, fake.calls)
 	}
@@ -255,7 +255,7 @@ func TestExecRetryHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e := Exec{exec: fake.exec, retried: func(int, error) { cancel() }}
-	err := e.Restart(ctx, "/new/prog")
+	_, err := e.Restart(ctx, "/new/prog")
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, syscall.ETXTBSY) {
 		t.Fatalf("err = %v, want context.Canceled and ETXTBSY", err)
 	}
@@ -269,7 +269,7 @@ func TestExecCancelledDoesNotExec(t *testing.T) {
 	fake := &fakeExec{errs: []error{nil}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := (Exec{exec: fake.exec}).Restart(ctx, "/new/prog"); !errors.Is(err, context.Canceled) {
+	if _, err := (Exec{exec: fake.exec}).Restart(ctx, "/new/prog"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if fake.calls != 0 {

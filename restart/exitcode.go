@@ -41,14 +41,14 @@ var _ Restarter = Exit{}
 // Restart exits the program with e.Code. It returns only if ctx has already
 // ended, with ctx's error, so that a cancelled update does not stop the
 // program.
-func (e Exit) Restart(ctx context.Context, exe string) error {
+func (e Exit) Restart(ctx context.Context, exe string) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return NotStarted, err
 	}
 	exit := e.exit
 	if exit == nil {
 		exit = os.Exit
 	}
 	exit(e.Code)
-	return nil
+	return Exiting, nil
 }

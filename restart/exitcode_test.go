@@ -24,7 +24,7 @@ func init() {
 	if err != nil {
 		os.Exit(100)
 	}
-	err = Exit{Code: code}.Restart(context.Background(), "ignored")
+	_, err = Exit{Code: code}.Restart(context.Background(), "ignored")
 	fmt.Printf("Restart returned: %v\n", err)
 	os.Exit(101)
 }
@@ -34,7 +34,7 @@ func TestExitCallsExitWithCode(t *testing.T) {
 	for _, code := range []int{0, ExitCodeRestart} {
 		got := -1
 		e := Exit{Code: code, exit: func(c int) { got = c }}
-		if err := e.Restart(context.Background(), "/some/exe"); err != nil {
+		if _, err := e.Restart(context.Background(), "/some/exe"); err != nil {
 			t.Errorf("Restart: %v", err)
 		}
 		if got != code {
@@ -49,7 +49,7 @@ func TestExitCancelledDoesNotExit(t *testing.T) {
 	cancel()
 	called := false
 	e := Exit{Code: 3, exit: func(int) { called = true }}
-	if err := e.Restart(ctx, "/some/exe"); !errors.Is(err, context.Canceled) {
+	if _, err := e.Restart(ctx, "/some/exe"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Restart with a cancelled context: %v, want context.Canceled", err)
 	}
 	if called {

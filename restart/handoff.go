@@ -387,10 +387,10 @@ func (h *Handoff) ready() error {
 // probation), or does not call Ready within ReadyTimeout or before ctx ends
 // (ErrNotReady), it is killed and Restart returns the error while this
 // process keeps serving on its untouched listeners, ready to try again.
-func (h *Handoff) Restart(ctx context.Context, exe string) error {
+func (h *Handoff) Restart(ctx context.Context, exe string) (Outcome, error) {
 	files, err := h.beginRestart()
 	if err != nil {
-		return err
+		return NotStarted, err
 	}
 	defer h.running.Done()
 	err = h.handOff(ctx, exe, files)
@@ -398,7 +398,10 @@ func (h *Handoff) Restart(ctx context.Context, exe string) error {
 		h.reclaimPIDFile()
 	}
 	h.endRestart(err)
-	return err
+	if err != nil {
+		return NotStarted, err
+	}
+	return HandedOver, nil
 }
 
 // Stop ends the Handoff: a Restart in flight kills its new process and

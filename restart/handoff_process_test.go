@@ -144,7 +144,7 @@ func handoffServerMain() {
 		next.Store(&env)
 		exe, err := os.Executable()
 		if err == nil {
-			err = h.Restart(r.Context(), exe)
+			_, err = h.Restart(r.Context(), exe)
 		}
 		res := handoffUpgradeResult{
 			OK:          err == nil,

@@ -118,7 +118,7 @@ func TestHandoffWithoutParent(t *testing.T) {
 	if _, err := h.Listen("tcp", "127.0.0.1:0"); !errors.Is(err, ErrStopped) {
 		t.Errorf("Listen after Stop: %v, want ErrStopped", err)
 	}
-	if err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrStopped) {
+	if _, err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrStopped) {
 		t.Errorf("Restart after Stop: %v, want ErrStopped", err)
 	}
 }
@@ -131,7 +131,7 @@ func TestHandoffPassesListenerToNewProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	if err := h.Restart(context.Background(), os.Args[0]); err != nil {
+	if _, err := h.Restart(context.Background(), os.Args[0]); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
 	select {
@@ -139,7 +139,7 @@ func TestHandoffPassesListenerToNewProcess(t *testing.T) {
 	default:
 		t.Fatal("Exit not closed after a successful handoff")
 	}
-	if err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrHandedOff) {
+	if _, err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrHandedOff) {
 		t.Errorf("Restart after a handoff: %v, want ErrHandedOff", err)
 	}
 	// The old process closes everything; the socket lives on in the new one.
@@ -168,10 +168,10 @@ func TestHandoffSecondRestartAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := make(chan error, 1)
-	go func() { first <- h.Restart(context.Background(), os.Args[0]) }()
+	go func() { _, err := h.Restart(context.Background(), os.Args[0]); first <- err }()
 	pid := waitHandoffPIDFile(t, filepath.Join(dir, "hang.pid"))
 
-	if err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrInProgress) {
+	if _, err := h.Restart(context.Background(), os.Args[0]); !errors.Is(err, ErrInProgress) {
 		t.Errorf("Restart during a Restart: %v, want ErrInProgress", err)
 	}
 	h.Stop()
@@ -190,7 +190,7 @@ func TestHandoffContextCancelThenChildExit(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)
-	go func() { first <- h.Restart(ctx, os.Args[0]) }()
+	go func() { _, err := h.Restart(ctx, os.Args[0]); first <- err }()
 	pid := waitHandoffPIDFile(t, filepath.Join(dir, "hang.pid"))
 	cancel()
 	err := <-first
@@ -201,7 +201,7 @@ func TestHandoffContextCancelThenChildExit(t *testing.T) {
 
 	// A failed Restart leaves the Handoff ready for another one.
 	h.env.environ = func() []string { return append(os.Environ(), handoffRoleEnv+"=exit1") }
-	err = h.Restart(context.Background(), os.Args[0])
+	_, err = h.Restart(context.Background(), os.Args[0])
 	var ee *exec.ExitError
 	if !errors.Is(err, ErrChildExited) || !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("Restart into a crashing version: %v, want ErrChildExited with status 1", err)
@@ -216,12 +216,12 @@ func TestHandoffContextCancelThenChildExit(t *testing.T) {
 func TestHandoffMissingExecutable(t *testing.T) {
 	t.Parallel()
 	h := newTestHandoff(t, HandoffOptions{}, "none")
-	err := h.Restart(context.Background(), filepath.Join(t.TempDir(), "missing"))
+	_, err := h.Restart(context.Background(), filepath.Join(t.TempDir(), "missing"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Restart of a missing file: %v, want os.ErrNotExist", err)
 	}
 	// Nothing is left in flight.
-	if err := h.Restart(context.Background(), filepath.Join(t.TempDir(), "missing")); errors.Is(err, ErrInProgress) {
+	if _, err := h.Restart(context.Background(), filepath.Join(t.TempDir(), "missing")); errors.Is(err, ErrInProgress) {
 		t.Error("a failed start left the restart in progress")
 	}
 }

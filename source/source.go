@@ -53,6 +53,12 @@ type Source interface {
 
 // Listing is what a source returned in one look.
 type Listing struct {
+	// Origin names where the listing came from (the feed's URL, the
+	// bucket and key, the repository), as the source was configured, never
+	// as the metadata says. The updater keeps its trust state (counters,
+	// releases seen) per origin, so that moving a program to another
+	// source never bricks it, while a replay from the same one is refused.
+	Origin string
 	// App is the application the metadata was signed for; empty when the
 	// source does not say. The updater refuses metadata for another app.
 	App string

@@ -186,7 +186,7 @@ func FuzzParseChecksums(f *testing.F) {
 		for _, name := range c.Names() {
 			d, err := c.Lookup(name)
 			switch {
-			case err == nil && d.Algorithm.size() != len(d.Sum):
+			case err == nil && d.Algorithm.Size() != len(d.Sum):
 				t.Fatalf("Lookup(%q) = %s: wrong length", name, d)
 			case err != nil && !errors.Is(err, ErrChecksums):
 				t.Fatalf("Lookup(%q): %v", name, err)

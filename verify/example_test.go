@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/molt-go/update/verify/cosign"
+
 	"github.com/molt-go/update/verify"
 )
 
@@ -36,7 +38,7 @@ f0719addfe650526777aa2d7eb08d474c686f4f13a3d31a848a9ef0741b99c04  hello_1.2.3_wi
 }
 
 func ExampleSignatureFile_Verify() {
-	dir := filepath.Join("testdata", "cosign")
+	dir := filepath.Join("cosign", "testdata", "cosign")
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -51,7 +53,7 @@ func ExampleSignatureFile_Verify() {
 		return
 	}
 	// What cosign sign-blob --bundle wrote beside checksums.txt.
-	sf, err := verify.ParseSignatureFile(read("checksums.txt.sigstore.json"))
+	sf, err := cosign.ParseSignatureFile(read("checksums.txt.sigstore.json"))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -3,17 +3,19 @@ package verify
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/sha256"
+	_ "crypto/sha512" // SHA-384 and SHA-512 for P-384 and P-521 keys
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // maxEd25519Message is the largest message an ed25519 key can verify.
@@ -37,7 +39,7 @@ type Keys struct {
 type pinnedKey struct {
 	id       string
 	hashFunc crypto.Hash // 0 for pure ed25519, which signs the message
-	verifier signature.Verifier
+	pub      crypto.PublicKey
 }
 
 var _ Verifier = (*Keys)(nil)
@@ -96,29 +98,81 @@ func MustSignature(publicKeysPEM ...[]byte) *Keys {
 	return k
 }
 
-// loadKey turns one PEM block into a pinned key.
+// loadKey turns one PEM block into a pinned key. Only the standard library
+// is needed: the keys pkgserver keygen and cosign generate-key-pair write
+// are PKIX ECDSA P-256, and the other kinds are as plain.
 func loadKey(block *pem.Block) (pinnedKey, error) {
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem.EncodeToMemory(block))
+	var pub crypto.PublicKey
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		return pinnedKey{}, fmt.Errorf("PEM block of type %q is not a public key", block.Type)
+	}
 	if err != nil {
 		return pinnedKey{}, err
 	}
-	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
+	hf, err := HashFor(pub)
 	if err != nil {
 		return pinnedKey{}, err
 	}
-	// The default algorithm also rejects what sigstore deems weak: RSA
-	// under 2048 bits and curves other than the NIST ones.
-	alg, err := signature.GetDefaultAlgorithmDetails(pub)
-	if err != nil {
-		return pinnedKey{}, err
-	}
-	hf := alg.GetHashType()
-	v, err := signature.LoadVerifier(pub, hf)
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return pinnedKey{}, err
 	}
 	id := sha256.Sum256(der)
-	return pinnedKey{id: hex.EncodeToString(id[:]), hashFunc: hf, verifier: v}, nil
+	return pinnedKey{id: hex.EncodeToString(id[:]), hashFunc: hf, pub: pub}, nil
+}
+
+// HashFor is the hash sigstore and cosign sign with for a key of this kind
+// (0 for ed25519, which signs the message itself), and refuses what they
+// deem weak: RSA under 2048 bits (or over 4096) and curves other than the
+// NIST ones. Signers use it too, so a feed is never signed in a way the
+// verifier would refuse.
+func HashFor(pub crypto.PublicKey) (crypto.Hash, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return crypto.SHA256, nil
+		case elliptic.P384():
+			return crypto.SHA384, nil
+		case elliptic.P521():
+			return crypto.SHA512, nil
+		}
+		return 0, fmt.Errorf("ECDSA curve %s is not supported", k.Curve.Params().Name)
+	case *rsa.PublicKey:
+		switch k.N.BitLen() {
+		case 2048, 3072, 4096:
+			return crypto.SHA256, nil
+		}
+		return 0, fmt.Errorf("RSA key of %d bits is not supported (2048, 3072 or 4096)", k.N.BitLen())
+	case ed25519.PublicKey:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("key type %T is not supported", pub)
+}
+
+// check verifies sig over message (for ed25519) or over its digest.
+func (pk pinnedKey) check(sig, message, digest []byte) error {
+	switch k := pk.pub.(type) {
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return errors.New("invalid ECDSA signature")
+		}
+		return nil
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, pk.hashFunc, digest, sig)
+	case ed25519.PublicKey:
+		if !ed25519.Verify(k, message, sig) {
+			return errors.New("invalid ed25519 signature")
+		}
+		return nil
+	}
+	return fmt.Errorf("key type %T is not supported", pk.pub)
 }
 
 // IDs returns the hex sha256 of each key's PKIX DER encoding, in the order
@@ -180,10 +234,9 @@ func (k *Keys) Verify(message io.Reader, sig []byte) error {
 				errs = append(errs, fmt.Errorf("key %.12s: ed25519 cannot verify a message over %d bytes", pk.id, k.maxMessage))
 				continue
 			}
-			err = pk.verifier.VerifySignature(bytes.NewReader(sig), bytes.NewReader(buf.b.Bytes()))
+			err = pk.check(sig, buf.b.Bytes(), nil)
 		} else {
-			digest := hashes[pk.hashFunc].Sum(nil)
-			err = pk.verifier.VerifySignature(bytes.NewReader(sig), bytes.NewReader(nil), options.WithDigest(digest))
+			err = pk.check(sig, nil, hashes[pk.hashFunc].Sum(nil))
 		}
 		if err == nil {
 			return nil

@@ -18,22 +18,27 @@ import (
 	"slices"
 	"sync"
 	"testing"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // testKey is a private key made for one test, with its public half in PEM.
 type testKey struct {
-	signer signature.Signer
-	pub    crypto.PublicKey
-	pem    []byte
+	priv crypto.Signer
+	hf   crypto.Hash // 0 for ed25519, which signs the message itself
+	pub  crypto.PublicKey
+	pem  []byte
 }
 
-// sign signs msg as cosign would with this key.
+// sign signs msg as cosign would with this key: ASN.1 ECDSA or PKCS #1
+// v1.5 over the digest, or pure ed25519 over the message.
 func (k testKey) sign(t testing.TB, msg []byte) []byte {
 	t.Helper()
-	sig, err := k.signer.SignMessage(bytes.NewReader(msg))
+	digest := msg
+	if k.hf != 0 {
+		h := k.hf.New()
+		h.Write(msg)
+		digest = h.Sum(nil)
+	}
+	sig, err := k.priv.Sign(rand.Reader, digest, k.hf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +47,12 @@ func (k testKey) sign(t testing.TB, msg []byte) []byte {
 
 func newTestKey(t testing.TB, priv crypto.Signer, hf crypto.Hash) testKey {
 	t.Helper()
-	s, err := signature.LoadSigner(priv, hf)
+	der, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemBytes, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testKey{signer: s, pub: priv.Public(), pem: pemBytes}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	return testKey{priv: priv, hf: hf, pub: priv.Public(), pem: pemBytes}
 }
 
 func newECDSAKey(t testing.TB, curve elliptic.Curve, hf crypto.Hash) testKey {

@@ -85,7 +85,7 @@ func ParseDigest(s string) (Digest, error) {
 		return Digest{}, fmt.Errorf("%w: digest %q: %v", ErrNotVerified, s, err)
 	}
 	d.Sum = sum
-	if n := d.Algorithm.size(); n == 0 || n != len(sum) {
+	if n := d.Algorithm.Size(); n == 0 || n != len(sum) {
 		return Digest{}, fmt.Errorf("%w: digest %q: wrong length for %s", ErrNotVerified, s, d.Algorithm)
 	}
 	return d, nil
@@ -112,7 +112,9 @@ func (d Digest) String() string {
 	return string(d.Algorithm) + ":" + hex.EncodeToString(d.Sum)
 }
 
-func (a Algorithm) size() int {
+// Size is the length in bytes of a sum of this algorithm, or 0 for an
+// unknown one.
+func (a Algorithm) Size() int {
 	switch a {
 	case SHA256:
 		return sha256.Size

@@ -52,7 +52,6 @@ func main() {
 	// Answer the updater's probe before anything else: the probe runs a
 	// staged copy of this program and asks its version.
 	update.AnswerProbe(version)
-	faultAtStart()
 
 	var c config
 	showVersion := flag.Bool("version", false, "print the version and exit")
@@ -113,10 +112,8 @@ func run(c config, log *slog.Logger) error {
 	go drainer.Serve(ln)
 	fmt.Printf("daemon %s serving on http://%s\n", version, ln.Addr())
 	// Ready blocks while the previous version holds us on probation.
-	if faultBeforeReady() {
-		if err := h.Ready(); err != nil {
-			return err
-		}
+	if err := h.Ready(); err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,9 +122,7 @@ func run(c config, log *slog.Logger) error {
 		go u.Watch(ctx, c.interval)
 	}
 	go checkOnHangup(ctx, u, hup, log)
-	if faultBeforeConfirm() {
-		go confirmWhenServing(ctx, u, ln.Addr().String(), log)
-	}
+	go confirmWhenServing(ctx, u, ln.Addr().String(), log)
 
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, os.Interrupt)

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/molt-go/update/server"
+
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -77,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv, err := feed.NewServer(feed.ServerOptions{Dir: releases, Signer: signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Options{Dir: releases, Signer: signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	update "github.com/molt-go/update"
-	"github.com/molt-go/update/deploy/report"
+	"github.com/molt-go/update/report"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )

@@ -9,7 +9,7 @@
 // and compiles the public key into the program:
 //
 //	priv, pub, _ := feed.GenerateKey()       // or cosign generate-key-pair
-//	signer, _ := feed.LoadSigner(priv)       // feed.LoadEncryptedSigner for cosign.key
+//	signer, _ := feed.LoadSigner(priv)       // server.LoadEncryptedSigner for cosign.key
 //	srv, _ := feed.NewServer(feed.ServerOptions{Dir: "/srv/releases", Signer: signer})
 //	http.ListenAndServe(":8080", srv)
 //

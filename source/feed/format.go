@@ -208,7 +208,7 @@ func (p *Payload) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: feed: %s", source.ErrBadMetadata, fmt.Sprintf(format, args...))
 	}
-	if !validName(p.App) {
+	if !ValidName(p.App) {
 		return bad("app name %q is empty or not a plain name", p.App)
 	}
 	if p.Serial <= 0 {
@@ -231,7 +231,7 @@ func (p *Payload) validate() error {
 		versions[v.String()] = true
 		for _, a := range r.Assets {
 			switch {
-			case !validName(a.Name):
+			case !ValidName(a.Name):
 				return bad("release %s: asset name %q is empty or not a plain name", r.Version, a.Name)
 			case a.Size <= 0:
 				return bad("asset %s: size %d is not positive", a.Name, a.Size)
@@ -245,9 +245,9 @@ func (p *Payload) validate() error {
 	return nil
 }
 
-// validName reports whether s can name a file in a folder and a segment of
+// ValidName reports whether s can name a file in a folder and a segment of
 // a URL path without leaving it.
-func validName(s string) bool {
+func ValidName(s string) bool {
 	return s != "" && s != "." && !strings.Contains(s, "..") &&
 		!strings.ContainsAny(s, "/\\\x00")
 }

@@ -13,17 +13,17 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/molt-go/update/verify"
 )
 
 // Signer signs feeds with one private key. ECDSA (P-256, P-384, P-521),
-// ed25519 and RSA (2048 bits and up) keys work. Signatures are made by
-// sigstore with the hash sigstore and cosign use by default for the key
-// (SHA-256, SHA-384 for P-384, SHA-512 for P-521, none for ed25519), which
+// ed25519 and RSA (2048 to 4096 bits) keys work. Signatures are made with
+// the hash sigstore and cosign use by default for the key (SHA-256, SHA-384
+// for P-384, SHA-512 for P-521, none for ed25519; see verify.HashFor), which
 // is the hash verify.Signature checks them with.
 type Signer struct {
-	s     signature.Signer
+	priv  crypto.Signer
+	hash  crypto.Hash
 	pub   crypto.PublicKey
 	keyID string
 }
@@ -36,14 +36,9 @@ func NewSigner(key crypto.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("feed: signer: unsupported key type %T", key)
 	}
 	pub := priv.Public()
-	// The default algorithm also refuses what sigstore deems weak, such as
-	// RSA under 2048 bits, so a feed is never signed with a key that the
-	// verifier would refuse to pin.
-	alg, err := signature.GetDefaultAlgorithmDetails(pub)
-	if err != nil {
-		return nil, fmt.Errorf("feed: signer: %w", err)
-	}
-	s, err := signature.LoadSigner(key, alg.GetHashType())
+	// The same rule as the verifier's, so a feed is never signed with a key
+	// that the verifier would refuse to pin.
+	hf, err := verify.HashFor(pub)
 	if err != nil {
 		return nil, fmt.Errorf("feed: signer: %w", err)
 	}
@@ -51,26 +46,29 @@ func NewSigner(key crypto.PrivateKey) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{s: s, pub: pub, keyID: id}, nil
+	return &Signer{priv: priv, hash: hf, pub: pub, keyID: id}, nil
 }
 
 // LoadSigner reads a private key from PEM: PKCS#8 ("PRIVATE KEY"), SEC 1
 // ("EC PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY"). For a key encrypted with
-// a password, such as cosign.key, use LoadEncryptedSigner.
+// a password, such as cosign.key, use server.LoadEncryptedSigner.
 func LoadSigner(privatePEM []byte) (*Signer, error) {
-	key, err := cryptoutils.UnmarshalPEMToPrivateKey(privatePEM, nil)
-	if err != nil {
-		return nil, fmt.Errorf("feed: private key: %w", err)
+	block, rest := pem.Decode(privatePEM)
+	if block == nil || len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("feed: private key: want exactly one PEM block")
 	}
-	return NewSigner(key)
-}
-
-// LoadEncryptedSigner reads a private key encrypted with password: the
-// "ENCRYPTED SIGSTORE PRIVATE KEY" that cosign generate-key-pair writes, or
-// an encrypted PKCS#8 key.
-func LoadEncryptedSigner(privatePEM, password []byte) (*Signer, error) {
-	pf := func(bool) ([]byte, error) { return bytes.Clone(password), nil }
-	key, err := cryptoutils.UnmarshalPEMToPrivateKey(privatePEM, pf)
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("feed: private key: PEM block %q is not an unencrypted private key", block.Type)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("feed: private key: %w", err)
 	}
@@ -102,10 +100,16 @@ func (s *Signer) PublicKeyPEM() ([]byte, error) {
 }
 
 func (s *Signer) sign(message []byte) ([]byte, error) {
-	if s == nil || s.s == nil {
+	if s == nil || s.priv == nil {
 		return nil, errors.New("feed: nil signer")
 	}
-	return s.s.SignMessage(bytes.NewReader(message))
+	digest := message
+	if s.hash != 0 {
+		h := s.hash.New()
+		h.Write(message)
+		digest = h.Sum(nil)
+	}
+	return s.priv.Sign(rand.Reader, digest, s.hash)
 }
 
 // GenerateKey makes a new ECDSA P-256 key pair for signing feeds and returns

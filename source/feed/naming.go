@@ -51,7 +51,7 @@ func set(words ...string) map[string]bool {
 // is my-tool at 1.2.0-rc.1.
 func ParseName(name string) (Entry, bool) {
 	e := Entry{Name: name}
-	if !validName(name) || strings.HasPrefix(name, ".") {
+	if !ValidName(name) || strings.HasPrefix(name, ".") {
 		return Entry{}, false
 	}
 	stem := name
@@ -78,7 +78,7 @@ func ParseName(name string) (Entry, bool) {
 	// keeps its own dashes (1.2.0-rc-1) and the app keeps the rest.
 	for i := 1; i < n-2; i++ {
 		app, version := strings.Join(parts[:i], "-"), strings.Join(parts[i:n-2], "-")
-		if !validName(app) || !fullVersion(version) {
+		if !ValidName(app) || !fullVersion(version) {
 			continue
 		}
 		e.App, e.Version = app, version

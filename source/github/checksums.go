@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/molt-go/update/verify/cosign"
+
 	gh "github.com/google/go-github/v92/github"
 
 	"github.com/molt-go/update/source"
@@ -60,11 +62,11 @@ func (s *Source) checksums(ctx context.Context, byName map[string]*gh.ReleaseAss
 	}
 	if v != nil {
 		sigAsset := signatureOf(byName, name)
-		sigData, err := s.file(ctx, sigAsset, verify.MaxSignatureFileSize, seen)
+		sigData, err := s.file(ctx, sigAsset, cosign.MaxSignatureFileSize, seen)
 		if err != nil {
 			return nil, err
 		}
-		sf, err := verify.ParseSignatureFile(sigData)
+		sf, err := cosign.ParseSignatureFile(sigData)
 		if err != nil {
 			return nil, errorf(err, "signature %s", sigAsset.GetName())
 		}

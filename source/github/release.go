@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/molt-go/update/verify/cosign"
+
 	gh "github.com/google/go-github/v92/github"
 
 	"github.com/molt-go/update/internal/archive"
@@ -156,11 +158,11 @@ func (s *Source) assetSignature(ctx context.Context, byName map[string]*gh.Relea
 	if ga == nil {
 		return nil, nil
 	}
-	data, err := s.file(ctx, ga, verify.MaxSignatureFileSize, seen)
+	data, err := s.file(ctx, ga, cosign.MaxSignatureFileSize, seen)
 	if err != nil {
 		return nil, err
 	}
-	sf, err := verify.ParseSignatureFile(data)
+	sf, err := cosign.ParseSignatureFile(data)
 	if err != nil {
 		return nil, errorf(err, "signature %s", ga.GetName())
 	}

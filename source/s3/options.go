@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -51,8 +50,9 @@ type Options struct {
 	// file and profile, web identity, container and instance roles). Use
 	// aws.AnonymousCredentials{} for a public bucket.
 	Credentials aws.CredentialsProvider
-	// HTTPClient makes the requests. Default: the SDK's own client, which
-	// takes proxies from the environment.
+	// HTTPClient makes the requests; whatever it is, https is never
+	// followed to plain http. Default: a client with connect, TLS and
+	// response header timeouts that takes proxies from the environment.
 	HTTPClient *http.Client
 }
 
@@ -107,20 +107,25 @@ func objectURL(bucket, key string) string {
 	return (&url.URL{Scheme: "s3", Host: bucket, Path: "/" + key}).String()
 }
 
-// bucket is what a Source and a Store share: the options, the SDK's
-// configuration, and the client made from them.
-type bucket struct {
-	o     Options
-	cfg   aws.Config
-	creds aws.CredentialsProvider
-
-	mu     sync.Mutex
-	client *s3.Client // made on first use, again after useHTTPClient
+// Bucket is one bucket as the options describe it: the SDK client, made
+// once with the library's HTTP policy, and the key layout. A Source reads
+// through it, and the package server's S3 store (server/s3store) writes
+// through it, so both sign, address and classify errors the same way.
+type Bucket struct {
+	o      Options
+	client *s3.Client
 }
 
-// newBucket loads the SDK's configuration for o (environment, shared
-// files). It makes no request.
-func newBucket(ctx context.Context, o Options) (*bucket, error) {
+// OpenBucket loads the SDK's configuration for o (environment, shared
+// files) and makes the client. It makes no request. o.App is not needed.
+func OpenBucket(ctx context.Context, o Options) (*Bucket, error) {
+	if err := o.validate(false); err != nil {
+		return nil, err
+	}
+	return openBucket(ctx, o)
+}
+
+func openBucket(ctx context.Context, o Options) (*Bucket, error) {
 	var loads []func(*config.LoadOptions) error
 	if o.Region != "" {
 		loads = append(loads, config.WithRegion(o.Region))
@@ -145,43 +150,48 @@ func newBucket(ctx context.Context, o Options) (*bucket, error) {
 		// own; this wrapper gives them one, so they map to ErrAccess.
 		creds = &credentialsProvider{next: cfg.Credentials}
 	}
-	return &bucket{o: o, cfg: cfg, creds: creds}, nil
+	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.Credentials = creds
+		so.UsePathStyle = o.UsePathStyle
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		// Always the library's policy, given a client or not: never from
+		// https to plain http (a SigV4 Authorization header must not
+		// travel in clear text), and bounded connect, TLS and header
+		// waits.
+		so.HTTPClient = httpx.Client(o.HTTPClient)
+		// Every object is verified against the signed feed's sha256,
+		// and ranged reads carry no whole-object checksum to
+		// validate: the SDK's own check would only log warnings.
+		so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	return &Bucket{o: o, client: client}, nil
 }
 
-// api returns the SDK client.
-func (b *bucket) api() *s3.Client {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.client == nil {
-		o := &b.o
-		b.client = s3.NewFromConfig(b.cfg, func(so *s3.Options) {
-			so.Credentials = b.creds
-			so.UsePathStyle = o.UsePathStyle
-			if o.Endpoint != "" {
-				so.BaseEndpoint = aws.String(o.Endpoint)
-			}
-			if o.HTTPClient != nil {
-				// Never from https to plain http, as for every source.
-				so.HTTPClient = httpx.Client(o.HTTPClient)
-			}
-			// Every object is verified against the signed feed's sha256,
-			// and ranged reads carry no whole-object checksum to
-			// validate: the SDK's own check would only log warnings.
-			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		})
-	}
-	return b.client
+// API is the SDK client.
+func (b *Bucket) API() *s3.Client { return b.client }
+
+// Name is the bucket's name.
+func (b *Bucket) Name() string { return b.o.Bucket }
+
+// Key joins the prefix and the parts into an object key.
+func (b *Bucket) Key(parts ...string) string { return b.o.key(parts...) }
+
+// URL is key's s3://bucket/key URL, for messages.
+func (b *Bucket) URL(key string) string { return objectURL(b.o.Bucket, key) }
+
+// Err wraps err from an SDK call op on key with the source error it means
+// (source.ErrNotFound, ErrAccess, ErrUnavailable) and a message a person
+// can act on.
+func (b *Bucket) Err(ctx context.Context, op, key string, err error) error {
+	return classify(ctx, op, b.o.Bucket, key, "", err)
 }
 
-// useHTTPClient makes later requests with hc unless Options.HTTPClient was
-// set.
-func (b *bucket) useHTTPClient(hc *http.Client) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.o.HTTPClient == nil && hc != nil {
-		b.o.HTTPClient = hc
-		b.client = nil
-	}
+// ReadSmall reads a metadata object's body, refusing one over limit bytes
+// before it is all in memory: the bucket is untrusted transport.
+func (b *Bucket) ReadSmall(out *s3.GetObjectOutput, key string, limit int64) ([]byte, error) {
+	return readObject(out, objectURL(b.o.Bucket, key), limit)
 }
 
 // credentialsProvider marks a failure to find or load credentials.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ import (
 // It remembers the last feed that verified and its ETag, so asking again
 // costs a 304 when nothing changed. It is safe for concurrent use.
 type Source struct {
-	b       *bucket
+	b       *Bucket
 	feedKey string
 
 	mu   sync.Mutex
@@ -42,16 +41,12 @@ func New(ctx context.Context, o Options) (*Source, error) {
 	if err := o.validate(true); err != nil {
 		return nil, err
 	}
-	b, err := newBucket(ctx, o)
+	b, err := openBucket(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	return &Source{b: b, feedKey: o.key(o.App, "feed.json")}, nil
 }
-
-// UseHTTPClient sets the HTTP client unless Options.HTTPClient was set; the
-// updater calls it with the client its own caller gave.
-func (s *Source) UseHTTPClient(hc *http.Client) { s.b.useHTTPClient(hc) }
 
 // FeedURL is where the feed is, as s3://bucket/key.
 func (s *Source) FeedURL() string { return objectURL(s.b.o.Bucket, s.feedKey) }
@@ -77,14 +72,14 @@ func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	}
 	var body []byte
 	fresh := false
-	out, err := s.b.api().GetObject(ctx, in)
+	out, err := s.b.client.GetObject(ctx, in)
 	switch {
 	case err != nil && notModified(err) && kept != nil:
 		body = kept
 	case err != nil:
 		return nil, classify(ctx, "get", bucket, s.feedKey, "feed", err)
 	default:
-		body, err = readFeed(out, s.FeedURL())
+		body, err = readObject(out, s.FeedURL(), feed.MaxFeedSize)
 		if err != nil {
 			return nil, err
 		}
@@ -110,11 +105,10 @@ func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	return l, nil
 }
 
-// readFeed reads a feed object, refusing one over feed.MaxFeedSize before
+// readObject reads a metadata object, refusing one over limit bytes before
 // it is all in memory: the bucket is untrusted transport.
-func readFeed(out *s3.GetObjectOutput, where string) ([]byte, error) {
+func readObject(out *s3.GetObjectOutput, where string, limit int64) ([]byte, error) {
 	defer out.Body.Close()
-	const limit = feed.MaxFeedSize
 	if n := aws.ToInt64(out.ContentLength); n > limit {
 		return nil, fmt.Errorf("s3: %s: %w: %d bytes, larger than %d", where, source.ErrBadMetadata, n, limit)
 	}
@@ -122,7 +116,7 @@ func readFeed(out *s3.GetObjectOutput, where string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: reading %s: %w: %w", where, source.ErrUnavailable, err)
 	}
-	if len(body) > limit {
+	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("s3: %s: %w: larger than %d bytes", where, source.ErrBadMetadata, limit)
 	}
 	return body, nil
@@ -185,7 +179,7 @@ func (s *Source) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 	if offset > 0 {
 		in.Range = aws.String(httpx.RangeHeader(offset))
 	}
-	out, err := s.b.api().GetObject(ctx, in)
+	out, err := s.b.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, classify(ctx, "get", bucket, key, "asset "+a.Name, err)
 	}

@@ -1,0 +1,149 @@
+// Package deploy keeps another program up to date from a git branch and
+// keeps a log of every deployment.
+//
+// An Agent watches a branch (source/git), checks each new commit out into a
+// fresh workspace, builds it there while the current version serves, and
+// switches the running program over (restart.Supervise), with rollback when
+// the new version never becomes healthy. Every step of every deployment
+// (detect, fetch, build, stop, start, health, rollback, done or failed) is
+// recorded in a Store with its start and end time, the versions it upgrades
+// from and to, the machine and the project: by default a SQLite database
+// (OpenSQLite, pure Go, no cgo). Handler shows the log as web pages at
+// /deployments and as JSON at /api/deployments.
+//
+// The same log holds the updates of self-updating programs: a
+// report.Reporter (package deploy/report, light enough to link into any
+// program) sends each step a program's updater takes, an Event, to a
+// Collector on the package server, which groups the steps of one update
+// into one Deployment.
+package deploylog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by this package, to be tested with errors.Is.
+var (
+	// ErrNotDatabase means the file given to OpenSQLite exists but is not a
+	// SQLite database. The file was not changed.
+	ErrNotDatabase = errors.New("deploy: file is not a SQLite database")
+	// ErrNotFound means there is no deployment with that ID.
+	ErrNotFound = errors.New("deploy: no such deployment")
+	// ErrInvalidEvent means a reported Event lacks a required field, has a
+	// field that is too long, or has times that cannot be right. The
+	// Collector answers it with 400 Bad Request.
+	ErrInvalidEvent = errors.New("deploy: invalid event")
+)
+
+// Step names a step of a deployment.
+type Step string
+
+// The steps of a deployment, in order. A deployment ends with StepDone or
+// StepFailed, a step of no duration that says how it ended.
+const (
+	StepDetect   Step = "detect"   // ask the repository for its branch head
+	StepFetch    Step = "fetch"    // fetch the commit and check it out into a new workspace
+	StepBuild    Step = "build"    // run the build commands in the workspace
+	StepStop     Step = "stop"     // stop a running version
+	StepStart    Step = "start"    // start a version
+	StepHealth   Step = "health"   // wait until the new version is healthy
+	StepRollback Step = "rollback" // start the previous version again
+	StepDone     Step = "done"     // the new version serves
+	StepFailed   Step = "failed"   // the deployment failed; the old version serves
+)
+
+// Status is how a deployment stands.
+type Status string
+
+// The statuses of a deployment.
+const (
+	StatusRunning Status = "running"
+	StatusDone    Status = "done"
+	StatusFailed  Status = "failed"
+)
+
+// Deployment is one attempt to bring the program from one version to
+// another.
+type Deployment struct {
+	ID      int64     `json:"id"`
+	Project string    `json:"project"`
+	Machine string    `json:"machine"`
+	From    string    `json:"from"`   // the version running before; "" for the first
+	To      string    `json:"to"`     // the version deployed
+	Commit  string    `json:"commit"` // its commit hash
+	Subject string    `json:"subject,omitempty"`
+	Status  Status    `json:"status"`
+	Error   string    `json:"error,omitempty"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end,omitzero"` // zero while running
+	Steps   []StepLog `json:"steps,omitempty"`
+}
+
+// Failed reports whether the deployment failed.
+func (d *Deployment) Failed() bool { return d.Status == StatusFailed }
+
+// Duration is how long the deployment took, or has taken so far.
+func (d *Deployment) Duration() time.Duration {
+	if d.End.IsZero() {
+		return time.Since(d.Start)
+	}
+	return d.End.Sub(d.Start)
+}
+
+// StepLog is the record of one step. It repeats the deployment's project,
+// machine and versions, so that a step read alone says what it was part of.
+type StepLog struct {
+	ID           int64     `json:"id"`
+	DeploymentID int64     `json:"deployment_id"`
+	Step         Step      `json:"step"`
+	Project      string    `json:"project"`
+	Machine      string    `json:"machine"`
+	From         string    `json:"from"`
+	To           string    `json:"to"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end,omitzero"` // zero while the step runs
+	Error        string    `json:"error,omitempty"`
+	Output       string    `json:"output,omitempty"` // what the step printed, such as the build's output
+	Bytes        int64     `json:"bytes,omitempty"`  // bytes the step moved, such as a download's size
+}
+
+// Failed reports whether the step failed.
+func (s *StepLog) Failed() bool { return s.Error != "" || s.Step == StepFailed }
+
+// Duration is how long the step took.
+func (s *StepLog) Duration() time.Duration {
+	if s.End.IsZero() {
+		return 0
+	}
+	return s.End.Sub(s.Start)
+}
+
+// Store keeps deployments and their steps. OpenSQLite gives the default
+// one; MemoryStore keeps them for as long as the process lives. A Store is
+// used from several goroutines.
+type Store interface {
+	// Create records a new deployment (its Steps are ignored) and sets its ID.
+	Create(ctx context.Context, d *Deployment) error
+	// Update saves d's fields other than Steps.
+	Update(ctx context.Context, d *Deployment) error
+	// AddStep records a step of deployment s.DeploymentID and sets s.ID.
+	AddStep(ctx context.Context, s *StepLog) error
+	// UpdateStep saves the step's end, error and output.
+	UpdateStep(ctx context.Context, s *StepLog) error
+	// List returns the newest deployments first, at most limit of them
+	// (all if limit <= 0), with their steps.
+	List(ctx context.Context, limit int) ([]Deployment, error)
+	// Get returns one deployment with its steps, or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, id int64) (*Deployment, error)
+}
+
+// CheckStatus is the outcome of the agent's last look at the branch.
+type CheckStatus struct {
+	Time    time.Time `json:"time,omitzero"`
+	Head    string    `json:"head,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Version string    `json:"version,omitempty"` // the version that serves
+}

@@ -1,0 +1,174 @@
+// Command pkgserver is the reference package server: it serves a folder of
+// release files as signed feeds.
+//
+//	pkgserver keygen -out DIR
+//	    writes DIR/update.key (private, keep it secret) and DIR/update.pub
+//	    (public, pin it in your program)
+//	pkgserver serve -dir DIR -addr 127.0.0.1:8080 -key DIR/update.key
+//	    serves every app in DIR at http://127.0.0.1:8080/<app>/ (feed.json and
+//	    the files), plus gupper's /list and /download/<name>
+//	pkgserver serve ... -db deployments.db
+//	    also takes the update events programs report (POST /events) and shows
+//	    them as a history of deployments at /deployments (JSON at
+//	    /api/deployments); apps named events, deployments or api are then
+//	    shadowed. The events endpoint has no authentication: serve it only
+//	    where your own machines reach it
+//	pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix [-endpoint URL]
+//	pkgserver publish -dir DIR -key KEY -to file:///path
+//	    signs a feed per app and uploads the files first and the feed last,
+//	    skipping files already there with the same sha256; the feed's counter
+//	    never goes down
+//
+// Files in DIR are named <app>-<version>-<os>-<arch>[.exe], or the same with
+// .tar.gz or .zip holding the binary. Drop a new file in and the next
+// request sees it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/molt-go/update/agent/deploylog"
+	"github.com/molt-go/update/server"
+	"github.com/molt-go/update/server/collect"
+	"github.com/molt-go/update/server/pages"
+	"github.com/molt-go/update/source/feed"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "keygen":
+		err = keygen(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
+	case "publish":
+		err = publish(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pkgserver:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage:
+  pkgserver keygen -out DIR
+  pkgserver serve -dir DIR -addr HOST:PORT -key DIR/update.key
+  pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix|file:///path [-endpoint URL]`)
+	os.Exit(2)
+}
+
+func keygen(args []string) error {
+	fs := flag.NewFlagSet("keygen", flag.ExitOnError)
+	out := fs.String("out", ".", "folder for update.key and update.pub")
+	fs.Parse(args)
+	priv, pub, err := feed.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	keyPath := filepath.Join(*out, "update.key")
+	// O_EXCL: never overwrite a key that programs already pin.
+	f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(priv); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*out, "update.pub"), pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s and %s\n", keyPath, filepath.Join(*out, "update.pub"))
+	return nil
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	dir := fs.String("dir", ".", "folder of release files")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	keyFile := fs.String("key", "update.key", "private key (PEM) to sign feeds with")
+	dbFile := fs.String("db", "", "SQLite file for reported update events; if empty, none are taken")
+	fs.Parse(args)
+
+	signer, err := loadSigner(*keyFile)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log})
+	if err != nil {
+		return err
+	}
+	var handler http.Handler = srv
+	if *dbFile != "" {
+		store, err := deploylog.OpenSQLite(context.Background(), *dbFile)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		handler = withDeployments(srv, store, log)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(shutdown)
+	}()
+	// The real address, so that -addr 127.0.0.1:0 can be used and found.
+	log.Info("pkgserver: serving", "dir", *dir, "url", "http://"+ln.Addr().String()+"/", "key", signer.KeyID(), "db", *dbFile)
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// withDeployments serves the collector and the deployment log beside the
+// feeds: their exact patterns first, the feed server for every other path.
+func withDeployments(feeds http.Handler, store deploylog.Store, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /events", &collect.Collector{Store: store, Logger: log})
+	pages := pages.Handler(store)
+	for _, p := range []string{"GET /deployments", "GET /deployments/{id}", "GET /api/deployments", "GET /api/deployments/{id}"} {
+		mux.Handle(p, pages)
+	}
+	mux.Handle("/", feeds)
+	return mux
+}
+
+func loadSigner(path string) (*feed.Signer, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return feed.LoadSigner(pem)
+}

@@ -1,0 +1,349 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/source/feed"
+)
+
+// DefaultLifetime is how long a feed the Server signs stays valid. A week
+// lets clients ride out a server that is down for days, yet bounds how long
+// a frozen mirror can hide a new release.
+const DefaultLifetime = 7 * 24 * time.Hour
+
+// Options configure a Server.
+type Options struct {
+	// Dir is the folder of release files. Required.
+	Dir string
+	// Signer signs the feeds. Required.
+	Signer *feed.Signer
+	// ExtraSigners also sign every feed, while keys rotate: programs that
+	// pin either the old or the new key accept the feed. Default: none.
+	ExtraSigners []*feed.Signer
+	// Lifetime is how long each signed feed is valid; the server signs again
+	// once half of it has passed. Default: DefaultLifetime.
+	Lifetime time.Duration
+	// Logger receives a line per request and per folder change. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Dir == "":
+		return errors.New("feed: server: Dir is required")
+	case o.Signer == nil:
+		return errors.New("feed: server: Signer is required")
+	case o.Lifetime < 0:
+		return fmt.Errorf("feed: server: negative Lifetime %v", o.Lifetime)
+	case slices.Contains(o.ExtraSigners, nil):
+		return errors.New("feed: server: nil in ExtraSigners")
+	}
+	return nil
+}
+
+// Server serves a folder of release files as signed feeds. It is an
+// http.Handler answering GET and HEAD for:
+//
+//	/<app>/feed.json   the app's signed feed
+//	/<app>/<file>      a file of the app, by name
+//	/list              a JSON array of the names of all release files
+//	/download/<file>   any release file, by name
+//
+// Files support Range, If-Range and If-None-Match; a file's ETag is its
+// sha256, and a feed's ETag is the hash of its bytes, so a client that
+// already has the feed gets 304 Not Modified. /list and /download are the
+// routes gupper clients use, and win over an app named "list" or
+// "download". Anything else is 404.
+//
+// The folder is watched cheaply: each request lists it, and only files
+// whose name, size or modification time changed are hashed again. A feed is
+// signed again when its releases change or half its lifetime has passed.
+type Server struct {
+	dir      string
+	signers  []*feed.Signer
+	lifetime time.Duration
+	log      *slog.Logger
+	// now is the clock; a test seam.
+	now func() time.Time
+
+	mu      sync.Mutex
+	b       builder
+	stats   []fileStat
+	files   map[string]*file         // by name
+	apps    map[string]*feed.Payload // unsigned, by app
+	feeds   map[string]*signed       // by app
+	serials map[string]int64         // last serial signed, by app; survives an app's absence
+}
+
+// signed is one app's current feed.
+type signed struct {
+	body     []byte
+	etag     string
+	issued   time.Time
+	releases []byte // the JSON of the releases it lists, to notice changes
+}
+
+// NewServer returns a Server for o. It scans the folder once, so that a
+// folder that cannot be read is an error now rather than on each request.
+func New(o Options) (*Server, error) {
+	return newServer(o, time.Now)
+}
+
+func newServer(o Options, now func() time.Time) (*Server, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{
+		dir:      o.Dir,
+		signers:  append([]*feed.Signer{o.Signer}, o.ExtraSigners...),
+		lifetime: o.Lifetime,
+		log:      o.Logger,
+		now:      now,
+		feeds:    make(map[string]*signed),
+		serials:  make(map[string]int64),
+	}
+	s.b = builder{log: o.Logger, skipErrors: true}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refreshLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// refreshLocked lists the folder and rebuilds the payloads if any file
+// changed since the last look.
+func (s *Server) refreshLocked() error {
+	stats, err := listDir(s.dir)
+	if err != nil {
+		return err
+	}
+	if s.files != nil && slices.Equal(stats, s.stats) {
+		return nil
+	}
+	files, err := s.b.hashAll(s.dir, stats)
+	if err != nil {
+		return err
+	}
+	s.stats = stats
+	s.files = make(map[string]*file, len(files))
+	for i := range files {
+		s.files[files[i].name] = &files[i]
+	}
+	s.apps = payloads(files)
+	s.log.Info("feed: folder scanned", "dir", s.dir, "files", len(files), "apps", len(s.apps))
+	return nil
+}
+
+// Feed returns the app's signed feed.json, signing it again first if the
+// folder changed or half its lifetime has passed. An app with no files is
+// an error wrapping source.ErrNotFound.
+func (s *Server) Feed(app string) ([]byte, error) {
+	f, err := s.feed(app)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(f.body), nil
+}
+
+func (s *Server) feed(app string) (*signed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refreshLocked(); err != nil {
+		return nil, err
+	}
+	p := s.apps[app]
+	if p == nil {
+		return nil, fmt.Errorf("%w: no files for app %q in %s", source.ErrNotFound, app, s.dir)
+	}
+	releases, err := json.Marshal(p.Releases)
+	if err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	now := s.now()
+	cur := s.feeds[app]
+	if cur != nil && bytes.Equal(cur.releases, releases) && now.Sub(cur.issued) < s.lifetime/2 {
+		return cur, nil
+	}
+	// The serial is the clock in seconds, so it keeps growing across
+	// restarts of the server, and at least one more than the last, so it
+	// grows even when the feed changes twice in a second.
+	serial := max(s.serials[app]+1, now.Unix())
+	issued := now.UTC().Truncate(time.Second)
+	out := feed.Payload{
+		App:      app,
+		Serial:   serial,
+		Issued:   issued,
+		Expires:  issued.Add(s.lifetime),
+		Releases: p.Releases,
+	}
+	body, err := feed.Sign(&out, s.signers...)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	next := &signed{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, issued: issued, releases: releases}
+	s.feeds[app], s.serials[app] = next, serial
+	s.log.Info("feed: signed", "app", app, "serial", serial, "releases", len(p.Releases),
+		"expires", out.Expires)
+	return next, nil
+}
+
+// ServeHTTP answers the routes listed on Server.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	s.route(rec, r)
+	s.log.Info("feed: request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"bytes", rec.bytes, "duration", time.Since(start), "remote", r.RemoteAddr)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	first, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch {
+	case first == "list" && rest == "":
+		s.serveList(w)
+	case first == "download" && feed.ValidName(rest):
+		s.serveFile(w, r, "", rest)
+	case feed.ValidName(first) && rest == "feed.json":
+		s.serveFeed(w, r, first)
+	case feed.ValidName(first) && feed.ValidName(rest):
+		s.serveFile(w, r, first, rest)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, app string) {
+	f, err := s.feed(app)
+	if errors.Is(err, source.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.log.Error("feed: cannot make the feed", "app", app, "err", err)
+		http.Error(w, "cannot make the feed", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// Caches may keep the feed but must ask again each time; the ETag makes
+	// asking cheap.
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", f.etag)
+	// No modification time: feeds signed twice in one second differ, so
+	// If-Modified-Since could wrongly answer 304; the ETag cannot.
+	http.ServeContent(w, r, "feed.json", time.Time{}, bytes.NewReader(f.body))
+}
+
+func (s *Server) serveList(w http.ResponseWriter) {
+	s.mu.Lock()
+	err := s.refreshLocked()
+	names := make([]string, 0, len(s.files))
+	for name := range s.files {
+		names = append(names, name)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("feed: cannot list the folder", "dir", s.dir, "err", err)
+		http.Error(w, "cannot list the folder", http.StatusInternalServerError)
+		return
+	}
+	slices.Sort(names)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_ = json.NewEncoder(w).Encode(names)
+}
+
+// serveFile serves the release file name, which must belong to app unless
+// app is empty.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, app, name string) {
+	s.mu.Lock()
+	err := s.refreshLocked()
+	var want file
+	f := s.files[name]
+	if f != nil {
+		want = *f
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("feed: cannot list the folder", "dir", s.dir, "err", err)
+		http.Error(w, "cannot list the folder", http.StatusInternalServerError)
+		return
+	}
+	if f == nil || (app != "" && want.App != app) {
+		http.NotFound(w, r)
+		return
+	}
+	fh, err := os.Open(filepath.Join(s.dir, name))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		http.Error(w, "cannot read the file", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	// The digest is the ETag only if the file is still the one hashed; a
+	// file replaced since is served without one (the client's digest check
+	// still guards it).
+	if fi.Size() == want.size && fi.ModTime().UnixNano() == want.mod {
+		h.Set("ETag", `"`+want.sha256+`"`)
+	}
+	h.Set("Content-Type", "application/octet-stream")
+	if app == "" {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	}
+	http.ServeContent(w, r, name, fi.ModTime(), fh)
+}
+
+// recorder notes the status and size of a response for the request log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
