@@ -38,7 +38,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 	var lastErr error
 	for attempt := 0; attempt <= u.o.Retries; attempt++ {
 		if attempt > 0 {
-			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+			if err := sleepCtx(ctx, u.o.wait(attempt)); err != nil {
 				return nil, err
 			}
 			u.log.Info("update: resuming download", "asset", a.Name, "offset", written, "attempt", attempt, "err", lastErr)
@@ -139,9 +139,12 @@ func retryable(ctx context.Context, err error) bool {
 	return true
 }
 
+// backoff is the wait before resume attempt n (1, 2, ...): 1 s doubling
+// to at most 30 s, so the default six retries span about a minute, the
+// length of a server restart or a network blip, and not an afternoon.
 func backoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << (attempt - 1)
-	return min(d, 5*time.Second)
+	d := time.Second << min(attempt-1, 5)
+	return min(d, 30*time.Second)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

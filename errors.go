@@ -3,6 +3,8 @@ package update
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/molt-go/update/apply"
 	"github.com/molt-go/update/source"
@@ -44,9 +46,25 @@ var (
 	// ErrRolledBack means the new version was installed, failed, and the
 	// previous one was put back. The release is recorded as bad.
 	ErrRolledBack = errors.New("update: rolled back")
-	// ErrProbe means the staged binary did not answer the probe with the
-	// version the metadata promised (see ProbeEnv). Nothing was installed.
+	// ErrProbe means the staged binary answered the probe with another
+	// version than the metadata promised, or cannot run here (see
+	// ProbeEnv). Nothing was installed, and the release is marked bad.
 	ErrProbe = errors.New("update: staged binary failed its probe")
+	// ErrProbeNoAnswer means the staged binary ran but never answered the
+	// probe: it does not call update.New (or AnswerProbe) before doing its
+	// work, or it hung. Nothing was installed; the release is not marked
+	// bad, so a fixed build of the same version installs.
+	ErrProbeNoAnswer = errors.New("update: staged binary did not answer the probe: call update.New or update.AnswerProbe first thing in main")
+	// ErrDevBuild means the running program is a development build (its
+	// version is not a release, such as "dev" or "(devel)", or it runs from
+	// the go build cache under go run), which never updates itself unless
+	// Options.AllowDevBuild says so.
+	ErrDevBuild = errors.New("update: development build: not updating")
+	// ErrState means the state directory cannot be used (a corrupt or
+	// unreadable state file, no home directory, a read-only folder).
+	// Updating is off until it is fixed; the program runs on. The error is
+	// a *StateError naming the file.
+	ErrState = errors.New("update: state unusable")
 	// ErrNoBackup means there is no previous version to roll back to.
 	ErrNoBackup = apply.ErrNoBackup
 	// ErrNotFound, ErrUnavailable, ErrAccess, ErrBadMetadata and
@@ -67,11 +85,33 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	// The sentinels say "update: " themselves; once is enough.
+	cause := strings.TrimPrefix(e.Err.Error(), "update: ")
 	if e.To != "" {
-		return fmt.Sprintf("update: %s %s -> %s: %v", e.Step, e.From, e.To, e.Err)
+		return fmt.Sprintf("update: %s %s -> %s: %s", e.Step, e.From, e.To, cause)
 	}
-	return fmt.Sprintf("update: %s: %v", e.Step, e.Err)
+	return fmt.Sprintf("update: %s: %s", e.Step, cause)
 }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// StateError says which state file or folder cannot be used, and why.
+type StateError struct {
+	Path string // the file or folder
+	Err  error  // the cause
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("state %s: %v (updating is off until it is fixed; removing the file forgets the replay counters and bad releases)", e.Path, e.Err)
+}
+
+// Unwrap returns ErrState and the cause.
+func (e *StateError) Unwrap() []error { return []error{ErrState, e.Err} }
+
+// Skipped is a newer release that Check and Find passed over, and why.
+type Skipped struct {
+	Version string
+	Why     string    // what went wrong with it here
+	Since   time.Time // when it was marked; zero if unknown
+}

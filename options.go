@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -24,7 +25,12 @@ type Options struct {
 	// App is the program's name, as the source's metadata names it.
 	App string
 	// Version is the running program's semantic version, usually set at
-	// build time with -ldflags "-X main.version=1.2.3".
+	// build time with -ldflags "-X main.version=1.2.3". If empty, the main
+	// module's version from the build information is used, so that
+	// go install example.com/app@v1.2.3 needs no flags. A version that is
+	// not a release ("dev", "(devel)", "0.0.0-dev"... anything that is not
+	// semantic) makes a development build, which never updates (see
+	// AllowDevBuild).
 	Version string
 	// Source lists releases and serves their assets.
 	Source source.Source
@@ -43,12 +49,9 @@ type Options struct {
 	Restarter restart.Restarter
 	// Target is the executable to replace. If empty, os.Executable().
 	Target string
-	// HTTPClient is handed to sources that make HTTP requests and were not
-	// given a client of their own. If nil, each source uses its default.
-	HTTPClient *http.Client
 	// StateDir keeps what an update must not be able to rewrite: the highest
-	// metadata counter and release seen, the pending release, bad releases,
-	// and the lock. If empty, <os.UserConfigDir()>/molt/<App>.
+	// metadata counter seen from each source, the pending release, bad
+	// releases, and the lock. If empty, <os.UserConfigDir()>/molt/<App>.
 	StateDir string
 	// Channel selects prereleases. Empty or "stable" offers only releases;
 	// "prerelease" offers every prerelease too; any other name offers the
@@ -63,11 +66,13 @@ type Options struct {
 	// fetched. If zero, 1 GiB: larger than any sane executable, small enough
 	// that a hostile server cannot fill the disk.
 	MaxAssetSize int64
-	// Retries is how many times a broken download resumes before it fails.
-	// If zero, 4.
+	// Retries is how many times a broken download resumes before it fails,
+	// waiting 1, 2, 4, 8... seconds (at most 30) between tries, so that the
+	// default outlasts a short outage of about a minute. If zero, 6.
 	Retries int
 	// MaxStarts is how many times a pending version may start without
-	// calling Confirm before New rolls it back. If zero, 3.
+	// calling Confirm: the start after the MaxStarts-th rolls it back, in
+	// New. The first start after the install counts as one. If zero, 3.
 	MaxStarts int
 	// ConfirmTimeout, if not zero, is how long a pending version may run
 	// without calling Confirm before it is rolled back.
@@ -75,27 +80,41 @@ type Options struct {
 	// SkipProbe installs without first running the staged binary to ask
 	// its version (see ProbeEnv). Set it for programs that cannot answer.
 	SkipProbe bool
+	// AllowDevBuild lets a development build update itself: one whose
+	// Version is not a release, or that runs from the go build cache
+	// (go run). Without it such a build never updates, so that go run of
+	// edited code is never replaced by the published release.
+	AllowDevBuild bool
+	// RoundTimeout bounds one round of Watch (find, download, install), so
+	// a stalled server never holds Watch from its next round. If zero, 30
+	// minutes: a large download over a slow link fits, a hung one does not
+	// block for a day. Check and Install are bounded by their ctx only.
+	RoundTimeout time.Duration
 	// Machine names this machine in events. If empty, os.Hostname().
 	Machine string
 
-	// OnEvent, if not nil, is called after every step, from the goroutine
-	// that runs the update.
+	// OnEvent, if not nil, is called after every step ends, from the
+	// goroutine that runs the update. The restart step's event comes just
+	// before the Restarter runs (an exec never returns to report it), with
+	// its end time then.
 	OnEvent func(Event)
-	// Progress, if not nil, is called as a download proceeds.
+	// Progress, if not nil, is called as a download proceeds, at most
+	// every 50 ms and once at the end.
 	Progress func(Progress)
 	// Logger receives a line per step. If nil, slog.Default().
 	Logger *slog.Logger
 
-	now func() time.Time // test seam; nil means time.Now
+	self bool                    // Target was empty: this program updates its own executable
+	now  func() time.Time        // test seam; nil means time.Now
+	wait func(int) time.Duration // test seam: the wait before a resume; nil means backoff
 }
 
+// validate reports mistakes in the options: programming errors, never
+// trouble with the environment.
 func (o *Options) validate() error {
 	var errs []error
 	if o.App == "" {
 		errs = append(errs, errors.New("App is empty"))
-	}
-	if _, err := semver.NewVersion(o.Version); err != nil {
-		errs = append(errs, fmt.Errorf("Version %q is not a semantic version: %w", o.Version, err))
 	}
 	if o.Source == nil {
 		errs = append(errs, errors.New("Source is nil"))
@@ -103,8 +122,8 @@ func (o *Options) validate() error {
 	if o.Verifier == nil && !o.InsecureSkipVerify {
 		errs = append(errs, ErrNoVerifier)
 	}
-	if o.MaxAssetSize < 0 || o.Retries < 0 || o.MaxStarts < 0 {
-		errs = append(errs, errors.New("MaxAssetSize, Retries and MaxStarts must not be negative"))
+	if o.MaxAssetSize < 0 || o.Retries < 0 || o.MaxStarts < 0 || o.RoundTimeout < 0 {
+		errs = append(errs, errors.New("MaxAssetSize, Retries, MaxStarts and RoundTimeout must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("update: options: %w", err)
@@ -112,7 +131,13 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func (o *Options) setDefaults() error {
+// setDefaults fills the zero fields. What it cannot find in the
+// environment (the executable, a config dir) it returns as the reason not
+// to update, without failing.
+func (o *Options) setDefaults() (off error) {
+	if o.Version == "" {
+		o.Version, _ = o.mainVersion()
+	}
 	if o.Applier == nil {
 		o.Applier = &apply.Replace{}
 	}
@@ -120,18 +145,20 @@ func (o *Options) setDefaults() error {
 		o.Restarter = restart.Exec{}
 	}
 	if o.Target == "" {
+		o.self = true
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("update: finding the executable: %w", err)
+			off = &StateError{Path: "the executable", Err: fmt.Errorf("cannot find it: %w; set Options.Target", err)}
 		}
 		o.Target = exe
 	}
 	if o.StateDir == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
-			return fmt.Errorf("update: no StateDir and no user config dir: %w", err)
+			off = &StateError{Path: "<user config dir>/molt/" + o.App, Err: fmt.Errorf("%w; set Options.StateDir", err)}
+		} else {
+			o.StateDir = filepath.Join(dir, "molt", o.App)
 		}
-		o.StateDir = filepath.Join(dir, "molt", o.App)
 	}
 	if o.OS == "" {
 		o.OS = runtime.GOOS
@@ -143,10 +170,13 @@ func (o *Options) setDefaults() error {
 		o.MaxAssetSize = 1 << 30
 	}
 	if o.Retries == 0 {
-		o.Retries = 4
+		o.Retries = 6
 	}
 	if o.MaxStarts == 0 {
 		o.MaxStarts = 3
+	}
+	if o.RoundTimeout == 0 {
+		o.RoundTimeout = 30 * time.Minute
 	}
 	if o.Machine == "" {
 		o.Machine, _ = os.Hostname()
@@ -157,5 +187,51 @@ func (o *Options) setDefaults() error {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	if o.wait == nil {
+		o.wait = backoff
+	}
+	return off
+}
+
+// devBuild returns ErrDevBuild, saying why, when this is a development
+// build that was not allowed to update.
+func (o *Options) devBuild() error {
+	if o.AllowDevBuild {
+		if _, err := semver.NewVersion(o.Version); err != nil {
+			return fmt.Errorf("%w: Version %q is not a semantic version, so nothing can be newer", ErrDevBuild, o.Version)
+		}
+		return nil
+	}
+	if _, err := semver.NewVersion(o.Version); err != nil || o.Version == "(devel)" {
+		return fmt.Errorf("%w: Version %q is not a release (set it with -ldflags \"-X main.version=1.2.3\", or set AllowDevBuild)", ErrDevBuild, o.Version)
+	}
+	if o.self && inBuildCache(o.Target) {
+		return fmt.Errorf("%w: %s runs from the go build cache (go run); build it to update it, or set AllowDevBuild", ErrDevBuild, o.Target)
+	}
 	return nil
+}
+
+// inBuildCache reports whether exe is a binary that go run built: it lives
+// in a go-build folder of the temporary directory, or in GOCACHE.
+func inBuildCache(exe string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(exe), "/") {
+		if strings.HasPrefix(part, "go-build") {
+			return true
+		}
+	}
+	if c := os.Getenv("GOCACHE"); c != "" && strings.HasPrefix(exe, filepath.Clean(c)+string(filepath.Separator)) {
+		return true
+	}
+	return false
+}
+
+// mainVersion is the main module's version from the build information:
+// v1.2.3 for go install example.com/app@v1.2.3, "(devel)" for a build in
+// a checkout.
+func (o *Options) mainVersion() (string, error) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", errors.New("no build information")
+	}
+	return bi.Main.Version, nil
 }

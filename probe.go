@@ -3,7 +3,9 @@ package update
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -12,67 +14,123 @@ import (
 )
 
 // ProbeEnv is the environment variable with which the updater starts a
-// staged binary before installing it. A program that embeds the updater
-// answers it from New: it prints its version and exits, before doing any
-// work. A wrong architecture, a truncated build or a binary without the
-// updater fails the probe, and the update is refused.
+// staged binary before installing it. Its value is the path of a file: a
+// program that embeds the updater answers from New (or AnswerProbe) by
+// writing its version there and exiting, before doing any work. Because
+// the answer has a channel of its own, whatever the program prints first
+// (a banner, a log line) does not matter.
+//
+// A binary that answers with another version, or cannot be executed here
+// (another architecture, a truncated file), fails with ErrProbe and the
+// release is marked bad. One that never answers (it does not call New
+// first, or it hangs) fails with ErrProbeNoAnswer and is not marked bad:
+// a fixed build of the same version may come.
 const ProbeEnv = "MOLT_PROBE"
 
 // probeTimeout is how long a staged binary has to answer: long enough for a
 // cold start on a busy machine, short enough not to stall an update.
 const probeTimeout = 10 * time.Second
 
-// answerProbe makes a program started by probe print its version and exit.
+// probeWaitDelay is how long the probe waits, after killing the child's
+// process group at the timeout, for it to be gone.
+const probeWaitDelay = 2 * time.Second
+
+// maxProbeAnswer bounds what is read of the answer file: a version.
+const maxProbeAnswer = 256
+
+// answerProbe makes a program started by probe write its version to the
+// answer file and exit.
 func answerProbe(version string) {
-	if os.Getenv(ProbeEnv) == "" {
+	path := os.Getenv(ProbeEnv)
+	if path == "" {
 		return
 	}
-	fmt.Fprintln(os.Stdout, version)
-	os.Exit(0)
+	if version == "" {
+		if v, err := (&Options{}).mainVersion(); err == nil {
+			version = v
+		}
+	}
+	code := 0
+	if err := os.WriteFile(path, []byte(version+"\n"), 0o600); err != nil {
+		fmt.Fprintf(os.Stderr, "update: answering the probe: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // probe runs the staged binary with ProbeEnv set and compares the version
-// it prints with the one the metadata promised. It is skipped when the
+// it writes with the one the metadata promised. It is skipped when the
 // asset is for another platform than this one (it cannot run here) or when
 // SkipProbe is set.
 func (u *Updater) probe(ctx context.Context, path string, c *candidate) error {
 	if err := makeExecutable(path); err != nil {
 		return u.begin(StepProbe, c.version.Original()).end(err)
 	}
-	if u.o.SkipProbe || u.o.OS != hostOS() || !archMatches(u.o.Arch, hostArch()) {
+	if u.o.SkipProbe || u.o.OS != runtime.GOOS || !archMatches(u.o.Arch, runtime.GOARCH) {
 		return nil
 	}
 	st := u.begin(StepProbe, c.version.Original())
+	return st.end(runProbe(ctx, path, u.o.StateDir, c.version.Original()))
+}
+
+// runProbe runs path and checks its answer against want.
+func runProbe(ctx context.Context, path, dir, want string) error {
+	answer, err := os.CreateTemp(dir, ".probe-")
+	if err != nil {
+		return fmt.Errorf("probe: answer file: %w", err)
+	}
+	answer.Close()
+	defer os.Remove(answer.Name())
+
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path)
-	cmd.Env = append(os.Environ(), ProbeEnv+"=1")
-	var out bytes.Buffer
-	cmd.Stdout = &limitedBuffer{buf: &out, max: 4096}
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return st.end(fmt.Errorf("%w: no answer within %v", ErrProbe, probeTimeout))
+	cmd.Env = append(os.Environ(), ProbeEnv+"="+answer.Name())
+	// Output is not read: the answer comes through the file. A child (or a
+	// grandchild it left) holding stdout can therefore not hold the probe.
+	cmd.Stdout, cmd.Stderr = nil, nil
+	cmd.WaitDelay = probeWaitDelay
+	ownProcessGroup(cmd)
+	runErr := cmd.Run()
+
+	got, rerr := readAnswer(answer.Name())
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("probe: reading the answer: %w", rerr)
+	case got != "":
+		if !sameVersion(got, want) {
+			return fmt.Errorf("%w: it says %q, the metadata promised %s", ErrProbe, firstLine(got), want)
+		}
+		return nil
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: nothing within %v (it was killed)", ErrProbeNoAnswer, probeTimeout)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case cannotExecute(runErr):
+		return fmt.Errorf("%w: it cannot run here: %w", ErrProbe, runErr)
+	case runErr != nil:
+		return fmt.Errorf("%w: it exited without answering: %w", ErrProbeNoAnswer, runErr)
 	}
+	return fmt.Errorf("%w: it exited without answering", ErrProbeNoAnswer)
+}
+
+// cannotExecute reports whether the system refused to start the file at
+// all (a wrong architecture or format, a truncated binary): a definite
+// verdict, unlike a program that ran and said nothing.
+func cannotExecute(err error) bool {
+	var pe *os.PathError
+	var ee *exec.ExitError
+	return err != nil && errors.As(err, &pe) && !errors.As(err, &ee)
+}
+
+func readAnswer(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return st.end(fmt.Errorf("%w: %w", ErrProbe, err))
+		return "", err
 	}
-	got := strings.TrimSpace(out.String())
-	if !sameVersion(got, c.version.Original()) {
-		return st.end(fmt.Errorf("%w: it says %q, the metadata promised %s", ErrProbe, firstLine(got), c.version.Original()))
-	}
-	return st.end(nil)
-}
-
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxProbeAnswer))
+	return strings.TrimSpace(string(bytes.ToValidUTF8(b, nil))), err
 }
 
 func firstLine(s string) string {
@@ -83,11 +141,8 @@ func firstLine(s string) string {
 	return s
 }
 
-func hostOS() string   { return runtime.GOOS }
-func hostArch() string { return runtime.GOARCH }
-
 // AnswerProbe answers the updater's probe of a staged binary: when the
-// program was started with ProbeEnv set, it prints version and exits. New
-// calls it; call it first in main if the program may exit or do work
-// before it calls New.
+// program was started with ProbeEnv set, it writes version to the answer
+// file and exits. New calls it; call it first in main if the program may
+// exit or do lasting work before it calls New.
 func AnswerProbe(version string) { answerProbe(version) }

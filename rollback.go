@@ -5,21 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/molt-go/update/internal/lock"
 )
 
 // startup finishes what an earlier run left in the state directory: a
 // rollback cut short by a crash, or a pending version that has now started
-// too often without confirming. It runs from New.
+// too often without confirming. It runs from New. What to do is decided
+// by the pure startupPhase; this function only locks, reads, acts, saves.
 func (u *Updater) startup(ctx context.Context) error {
-	lk, err := lock.TryLock(u.lockPath())
-	if errors.Is(err, lock.ErrLocked) {
+	held, err := u.lockAll()
+	if errors.Is(err, ErrInProgress) {
 		// Another process is mid-update: during a handoff that is our
 		// parent waiting for us to be ready. It owns the state, so count
 		// nothing; but if we are the pending version, the confirm deadline
 		// still runs (state is written atomically, so a read is safe).
-		if s, err := loadState(u.o.StateDir); err == nil && s.Pending != nil && !s.Pending.RollingBack && sameVersion(s.Pending.Version, u.o.Version) {
+		if s, err := loadState(u.o.StateDir); err == nil && s.Pending != nil && !s.Pending.RollingBack && u.pendingIsMe(s) {
 			u.armDeadline(s.Pending.Since)
 		}
 		return nil
@@ -27,60 +26,59 @@ func (u *Updater) startup(ctx context.Context) error {
 	if err != nil {
 		return &Error{Step: StepRollback, From: u.o.Version, Err: err}
 	}
+	from, why, err := u.startPhase(ctx)
+	held.unlock()
+	if err != nil {
+		return &Error{Step: StepRollback, From: u.o.Version, Err: err}
+	}
+	if why == "" {
+		return nil
+	}
+	return u.restartRolledBack(ctx, from, why)
+}
+
+// startPhase acts on the startup phase under the caller's locks. It
+// returns why it rolled back, and to which version, or "" if it did not.
+func (u *Updater) startPhase(ctx context.Context) (from, why string, err error) {
 	s, err := loadState(u.o.StateDir)
 	if err != nil {
-		lk.Unlock()
-		return &Error{Step: StepRollback, From: u.o.Version, Err: err}
+		return "", "", err
 	}
+	if err := cleanStateDir(u.o.StateDir); err != nil {
+		u.log.Warn("update: removing leftovers in the state directory", "err", err)
+	}
+	phase, why := startupPhase(s.Pending, u.o.Version, u.o.MaxStarts, u.o.ConfirmTimeout, u.now())
 	p := s.Pending
-	if p == nil {
-		lk.Unlock()
-		return nil
-	}
-	switch {
-	case p.RollingBack && sameVersion(p.From, u.o.Version):
+	switch phase {
+	case startClean:
+		return "", "", nil
+	case startFinishRollback:
 		// The rollback got as far as putting the old binary back, and we
 		// are it; only the bookkeeping is left.
-		s.markBad(p.Version)
+		s.markBad(p.Version, "rolled back (finished at the next start)", u.now())
 		s.Pending = nil
-		err := saveState(u.o.StateDir, s)
-		lk.Unlock()
-		if err != nil {
-			return &Error{Step: StepRollback, From: u.o.Version, Err: err}
-		}
-		return nil
-	case !sameVersion(p.Version, u.o.Version):
-		lk.Unlock()
-		return nil
-	}
-	p.Starts++
-	expired := u.o.ConfirmTimeout > 0 && u.now().Sub(p.Since) > u.o.ConfirmTimeout
-	if !p.RollingBack && p.Starts <= u.o.MaxStarts && !expired {
-		err := saveState(u.o.StateDir, s)
-		lk.Unlock()
-		if err != nil {
-			return &Error{Step: StepRollback, From: u.o.Version, Err: err}
+		return "", "", saveState(u.o.StateDir, s)
+	case startCount:
+		p.Starts++
+		if err := saveState(u.o.StateDir, s); err != nil {
+			return "", "", err
 		}
 		u.armDeadline(p.Since)
-		return nil
-	}
-	why := fmt.Sprintf("started %d times without confirming", p.Starts)
-	if expired {
-		why = fmt.Sprintf("not confirmed within %v", u.o.ConfirmTimeout)
+		return "", "", nil
 	}
 	u.log.Warn("update: rolling back", "version", p.Version, "to", p.From, "why", why)
-	err = u.rollback(ctx, s)
-	lk.Unlock()
-	if err != nil {
-		return &Error{Step: StepRollback, From: u.o.Version, Err: err}
+	if err := u.rollback(ctx, s, why); err != nil {
+		return "", "", err
 	}
-	return u.restartRolledBack(ctx, p.From, why)
+	return p.From, why, nil
 }
 
 // rollback puts the previous binary back and marks the pending release
 // bad. It records that it began first, so a crash halfway is finished by
-// the next start. The caller holds the lock.
-func (u *Updater) rollback(ctx context.Context, s *state) error {
+// the next start. A backup that is gone cannot come back: the pending
+// record ends there, reported once, instead of failing at every start. The
+// caller holds the locks.
+func (u *Updater) rollback(ctx context.Context, s *state, why string) error {
 	p := s.Pending
 	if p == nil {
 		return nil
@@ -91,10 +89,20 @@ func (u *Updater) rollback(ctx context.Context, s *state) error {
 	if err := saveState(u.o.StateDir, s); err != nil {
 		return st.end(err)
 	}
-	if err := u.o.Applier.Revert(ctx, p.Target); err != nil {
+	err := u.o.Applier.Revert(ctx, p.Target)
+	if errors.Is(err, ErrNoBackup) {
+		// Terminal: the version that runs stays, and is no longer pending.
+		s.markBad(p.Version, why+"; no backup to roll back to, so it stays installed", u.now())
+		s.Pending = nil
+		if serr := saveState(u.o.StateDir, s); serr != nil {
+			return st.end(errors.Join(err, serr))
+		}
+		return st.end(fmt.Errorf("%w: %s stays installed and is no longer pending: %w", ErrNoBackup, p.Version, err))
+	}
+	if err != nil {
 		return st.end(err)
 	}
-	s.markBad(p.Version)
+	s.markBad(p.Version, why, u.now())
 	s.Pending = nil
 	return st.end(saveState(u.o.StateDir, s))
 }
@@ -146,20 +154,23 @@ func (u *Updater) deadline() {
 // rollbackNow rolls back the running version if it is still pending and
 // restarts into the previous one.
 func (u *Updater) rollbackNow(ctx context.Context) error {
-	lk, err := lock.TryLock(u.lockPath())
-	if err != nil {
-		return lockErr(err)
-	}
-	s, err := loadState(u.o.StateDir)
-	if err != nil || s.Pending == nil || !sameVersion(s.Pending.Version, u.o.Version) {
-		lk.Unlock()
+	why := fmt.Sprintf("not confirmed within %v", u.o.ConfirmTimeout)
+	var from string
+	err := u.lockedNoSave(func(s *state) error {
+		if !u.pendingIsMe(s) {
+			return nil
+		}
+		from = s.Pending.From
+		return u.rollback(ctx, s, why)
+	})
+	if err != nil || from == "" {
 		return err
 	}
-	from := s.Pending.From
-	err = u.rollback(ctx, s)
-	lk.Unlock()
-	if err != nil {
-		return err
-	}
-	return u.restartRolledBack(ctx, from, fmt.Sprintf("not confirmed within %v", u.o.ConfirmTimeout))
+	return u.restartRolledBack(ctx, from, why)
+}
+
+// lockedNoSave runs f on the state under both locks; f saves what it
+// changes itself (a rollback saves twice, before and after).
+func (u *Updater) lockedNoSave(f func(s *state) error) error {
+	return u.locked(func(s *state) (bool, error) { return false, f(s) })
 }

@@ -2,6 +2,7 @@ package update
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -17,14 +18,22 @@ type candidate struct {
 }
 
 // choose picks the newest release newer than current that the channel
-// allows, that was not rolled back before, and that has an asset for the
-// platform. It is pure so the rules can be tested in a table.
-func choose(rels []source.Release, current *semver.Version, channel, goos, goarch string, bad func(string) bool) (*candidate, error) {
+// allows, that did not fail here before, and that has an asset for the
+// platform. Newer releases passed over because they failed here are
+// returned as skipped, newest first, so that nobody is told "newest" when
+// it is not. It is pure so the rules can be tested in a table.
+func choose(rels []source.Release, current *semver.Version, channel, goos, goarch string, bad func(string) *badMark) (*candidate, []Skipped, error) {
 	var best *candidate
 	var noAsset []string
+	var offered []string
+	var skipped []Skipped
 	for _, r := range rels {
 		v, err := semver.NewVersion(r.Version)
-		if err != nil || !v.GreaterThan(current) || !channelAllows(channel, v) || bad(v.Original()) || bad(r.Version) {
+		if err != nil || !v.GreaterThan(current) || !channelAllows(channel, v) {
+			continue
+		}
+		if b := bad(v.Original()); b != nil {
+			skipped = append(skipped, Skipped{Version: v.Original(), Why: b.Why, Since: b.Since})
 			continue
 		}
 		if best != nil && !v.GreaterThan(best.version) {
@@ -33,26 +42,32 @@ func choose(rels []source.Release, current *semver.Version, channel, goos, goarc
 		a, ok := assetFor(r.Assets, goos, goarch)
 		if !ok {
 			noAsset = append(noAsset, r.Version)
+			offered = append(offered, platforms(r.Assets)...)
 			continue
 		}
 		best = &candidate{release: r, asset: a, version: v}
 	}
+	slices.SortFunc(skipped, func(a, b Skipped) int {
+		return semver.MustParse(b.Version).Compare(semver.MustParse(a.Version))
+	})
 	if best != nil {
-		return best, nil
+		// Skipped releases older than the choice do not matter.
+		skipped = slices.DeleteFunc(skipped, func(s Skipped) bool { return !semver.MustParse(s.Version).GreaterThan(best.version) })
+		return best, skipped, nil
 	}
 	if len(noAsset) > 0 {
-		return nil, fmt.Errorf("%w: %s/%s in %s", ErrNoAsset, goos, goarch, strings.Join(noAsset, ", "))
+		return nil, skipped, fmt.Errorf("%w: %s/%s in %s; on offer: %s", ErrNoAsset, goos, goarch, strings.Join(noAsset, ", "), offerList(offered))
 	}
-	return nil, fmt.Errorf("%w: %s is the newest on channel %q", ErrUpToDate, current.Original(), channelName(channel))
+	msg := fmt.Sprintf("%s is the newest on channel %q", current.Original(), channelName(channel))
+	if len(skipped) > 0 {
+		msg = fmt.Sprintf("no installable release newer than %s on channel %q: skipped %s (%s)", current.Original(), channelName(channel), skipped[0].Version, skipped[0].Why)
+	}
+	return nil, skipped, fmt.Errorf("%w: %s", ErrUpToDate, msg)
 }
 
 // named finds the release with exactly the given version, for an explicit
 // install or downgrade.
-func named(rels []source.Release, version, goos, goarch string) (*candidate, error) {
-	want, err := semver.NewVersion(version)
-	if err != nil {
-		return nil, fmt.Errorf("version %q: %w", version, err)
-	}
+func named(rels []source.Release, want *semver.Version, goos, goarch string) (*candidate, error) {
 	for _, r := range rels {
 		v, err := semver.NewVersion(r.Version)
 		if err != nil || !v.Equal(want) {
@@ -60,11 +75,33 @@ func named(rels []source.Release, version, goos, goarch string) (*candidate, err
 		}
 		a, ok := assetFor(r.Assets, goos, goarch)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s/%s in %s", ErrNoAsset, goos, goarch, r.Version)
+			return nil, fmt.Errorf("%w: %s/%s in %s; on offer: %s", ErrNoAsset, goos, goarch, r.Version, offerList(platforms(r.Assets)))
 		}
 		return &candidate{release: r, asset: a, version: v}, nil
 	}
-	return nil, fmt.Errorf("%w: release %s", ErrNotFound, version)
+	return nil, fmt.Errorf("%w: release %s", ErrNotFound, want.Original())
+}
+
+// platforms lists the os/arch of assets, for messages.
+func platforms(assets []source.Asset) []string {
+	var p []string
+	for _, a := range assets {
+		if a.OS == "" && a.Arch == "" {
+			p = append(p, a.Name)
+			continue
+		}
+		p = append(p, a.OS+"/"+a.Arch)
+	}
+	return p
+}
+
+func offerList(p []string) string {
+	slices.Sort(p)
+	p = slices.Compact(p)
+	if len(p) == 0 {
+		return "nothing"
+	}
+	return strings.Join(p, ", ")
 }
 
 func channelName(c string) string {

@@ -2,6 +2,7 @@ package update
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
@@ -28,10 +29,10 @@ func TestChoose(t *testing.T) {
 		rel("not-semver", "linux", "amd64"),
 		rel("1.4.0", "darwin", "arm64"),
 	}
-	none := func(string) bool { return false }
+	none := func(string) *badMark { return nil }
 	cases := []struct {
 		name, current, channel, os, arch string
-		bad                              func(string) bool
+		bad                              func(string) *badMark
 		want                             string
 		err                              error
 	}{
@@ -43,13 +44,18 @@ func TestChoose(t *testing.T) {
 		{"arch filter", "1.0.0", "", "linux", "arm64", none, "1.1.0", nil},
 		{"newer release has no asset here", "1.2.0", "", "windows", "amd64", none, "", ErrNoAsset},
 		{"no asset", "1.3.0", "", "linux", "amd64", none, "", ErrNoAsset},
-		{"bad releases are skipped", "1.0.0", "", "linux", "amd64", func(v string) bool { return v == "v1.2.0" }, "1.1.0", nil},
+		{"bad releases are skipped", "1.0.0", "", "linux", "amd64", func(v string) *badMark {
+			if v == "v1.2.0" {
+				return &badMark{Version: v, Why: "probe"}
+			}
+			return nil
+		}, "1.1.0", nil},
 		{"other platform", "1.0.0", "", "darwin", "arm64", none, "1.4.0", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cur := semver.MustParse(c.current)
-			got, err := choose(all, cur, c.channel, c.os, c.arch, c.bad)
+			got, _, err := choose(all, cur, c.channel, c.os, c.arch, c.bad)
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Fatalf("got %v, %v; want error %v", got, err, c.err)
@@ -84,11 +90,32 @@ func TestArchAliases(t *testing.T) {
 func TestNamedAllowsDowngrade(t *testing.T) {
 	t.Parallel()
 	rels := []source.Release{rel("0.9.0", "linux", "amd64"), rel("1.0.0", "linux", "amd64")}
-	c, err := named(rels, "v0.9.0", "linux", "amd64")
+	c, err := named(rels, semver.MustParse("v0.9.0"), "linux", "amd64")
 	if err != nil || c.release.Version != "0.9.0" {
 		t.Fatalf("named: %+v, %v", c, err)
 	}
-	if _, err := named(rels, "0.8.0", "linux", "amd64"); !errors.Is(err, ErrNotFound) {
+	if _, err := named(rels, semver.MustParse("0.8.0"), "linux", "amd64"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("named 0.8.0: %v, want ErrNotFound", err)
+	}
+}
+
+// TestChooseSaysWhatItSkipped: a newer release marked bad is named, with
+// its reason, both beside a choice and instead of "newest".
+func TestChooseSaysWhatItSkipped(t *testing.T) {
+	t.Parallel()
+	rels := []source.Release{rel("1.1.0", "linux", "amd64"), rel("1.2.0", "linux", "amd64"), rel("1.3.0", "linux", "amd64")}
+	bad := func(v string) *badMark {
+		if v == "1.3.0" || v == "1.1.0" {
+			return &badMark{Version: v, Why: "probe: it says \"banner\""}
+		}
+		return nil
+	}
+	c, skipped, err := choose(rels, semver.MustParse("1.0.0"), "", "linux", "amd64", bad)
+	if err != nil || c.version.Original() != "1.2.0" || len(skipped) != 1 || skipped[0].Version != "1.3.0" {
+		t.Fatalf("choose = %v, %+v, %v; want 1.2.0 with 1.3.0 skipped", c, skipped, err)
+	}
+	_, skipped, err = choose(rels, semver.MustParse("1.2.0"), "", "linux", "amd64", bad)
+	if !errors.Is(err, ErrUpToDate) || len(skipped) != 1 || strings.Contains(err.Error(), "newest") || !strings.Contains(err.Error(), "1.3.0") {
+		t.Fatalf("choose from 1.2.0 = %+v, %v; want up to date naming the skipped 1.3.0, not \"newest\"", skipped, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,16 +17,35 @@ import (
 // state is what the updater remembers between runs, in StateDir/state.json.
 // It lives outside the executable's folder on purpose: an update rewrites
 // the executable, never this, so a tampered release cannot lower the
-// counters that protect against replayed metadata.
+// counters that protect against replayed metadata. Every field is read by
+// a rule: Origins by admit, Pending by the startup phases and Confirm, Bad
+// by the choice of a release.
 type state struct {
-	// Serial is the highest metadata counter seen from the source.
-	Serial int64 `json:"serial,omitempty"`
-	// Highest is the highest release version seen in trusted metadata.
-	Highest string `json:"highest,omitempty"`
+	// Origins holds, per source identity (source.Listing.Origin), the
+	// highest metadata counter seen from it.
+	Origins map[string]*origin `json:"origins,omitempty"`
 	// Pending is the release installed but not yet confirmed.
 	Pending *pending `json:"pending,omitempty"`
-	// Bad lists releases that were rolled back; they are never tried again.
-	Bad []string `json:"bad,omitempty"`
+	// Bad lists releases that failed here; they are skipped, and said to be,
+	// until Forget.
+	Bad []badMark `json:"bad,omitempty"`
+
+	// legacySerial is the one counter of a state file written before
+	// counters were kept per origin. It protects the first origin seen,
+	// the only safe guess.
+	legacySerial int64
+}
+
+// origin is the trust state of one source.
+type origin struct {
+	Serial int64 `json:"serial"`
+}
+
+// badMark records why and since when a release is skipped.
+type badMark struct {
+	Version string    `json:"version"`
+	Why     string    `json:"why"`
+	Since   time.Time `json:"since"`
 }
 
 type pending struct {
@@ -41,27 +61,82 @@ type pending struct {
 	RollingBack bool `json:"rolling_back,omitempty"`
 }
 
-// maxStateSize bounds the state file: it holds a few counters and versions.
+// UnmarshalJSON reads the state file, including the form written before
+// counters were kept per origin ("serial", and "bad" as plain versions).
+func (s *state) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Origins map[string]*origin `json:"origins"`
+		Pending *pending           `json:"pending"`
+		Bad     json.RawMessage    `json:"bad"`
+		Serial  int64              `json:"serial"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*s = state{Origins: raw.Origins, Pending: raw.Pending, legacySerial: raw.Serial}
+	if len(raw.Bad) == 0 || string(raw.Bad) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw.Bad, &s.Bad); err == nil {
+		return nil
+	}
+	var versions []string
+	if err := json.Unmarshal(raw.Bad, &versions); err != nil {
+		return fmt.Errorf("bad: %w", err)
+	}
+	for _, v := range versions {
+		s.Bad = append(s.Bad, badMark{Version: v, Why: "marked bad by an earlier version of the updater"})
+	}
+	return nil
+}
+
+// MarshalJSON writes the state, keeping a legacy counter that no origin
+// has taken over yet.
+func (s *state) MarshalJSON() ([]byte, error) {
+	type plain state
+	out := struct {
+		*plain
+		Serial int64 `json:"serial,omitempty"`
+	}{plain: (*plain)(s)}
+	if len(s.Origins) == 0 {
+		out.Serial = s.legacySerial
+	}
+	return json.Marshal(out)
+}
+
+// maxStateSize bounds the state file: it holds a few counters and
+// versions, and it is read through this limit, so a file grown by accident
+// or malice costs no memory.
 const maxStateSize = 1 << 20
 
 func statePath(dir string) string { return filepath.Join(dir, "state.json") }
 
+// loadState reads the state file. A missing file is the empty state; an
+// unreadable, oversized or corrupt one is an *StateError wrapping
+// ErrState, so that updating stops (the replay counters must not be
+// forgotten) while the program goes on.
 func loadState(dir string) (*state, error) {
-	data, err := os.ReadFile(statePath(dir))
+	path := statePath(dir)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &state{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading state: %w", err)
+		return nil, &StateError{Path: path, Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	if err != nil {
+		return nil, &StateError{Path: path, Err: err}
 	}
 	if len(data) > maxStateSize {
-		return nil, fmt.Errorf("state file %s is larger than %d bytes", statePath(dir), maxStateSize)
+		return nil, &StateError{Path: path, Err: fmt.Errorf("larger than %d bytes", maxStateSize)}
 	}
 	var s state
 	if err := json.Unmarshal(data, &s); err != nil {
 		// A corrupt state file must not be silently reset: that would
 		// forget the replay counter. Say so and let a person remove it.
-		return nil, fmt.Errorf("state file %s is corrupt (remove it to start afresh): %w", statePath(dir), err)
+		return nil, &StateError{Path: path, Err: fmt.Errorf("corrupt: %w", err)}
 	}
 	return &s, nil
 }
@@ -72,15 +147,39 @@ func saveState(dir string, s *state) error {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("making state dir: %w", err)
+		return &StateError{Path: dir, Err: err}
 	}
-	return atomicfile.WriteFile(statePath(dir), data, 0o600)
+	if err := atomicfile.WriteFile(statePath(dir), data, 0o600); err != nil {
+		return &StateError{Path: statePath(dir), Err: err}
+	}
+	return nil
 }
 
-func (s *state) isBad(version string) bool { return slices.Contains(s.Bad, version) }
+// cleanStateDir removes the temporary files that a crash in the middle of
+// an atomic write left in the state directory. The caller holds the lock.
+func cleanStateDir(dir string) error { return atomicfile.CleanTemps(statePath(dir)) }
 
-func (s *state) markBad(version string) {
-	if !s.isBad(version) {
-		s.Bad = append(s.Bad, version)
+// badMarkOf returns the mark of version, or nil.
+func (s *state) badMarkOf(version string) *badMark {
+	for i := range s.Bad {
+		if sameVersion(s.Bad[i].Version, version) {
+			return &s.Bad[i]
+		}
 	}
+	return nil
+}
+
+func (s *state) isBad(version string) bool { return s.badMarkOf(version) != nil }
+
+func (s *state) markBad(version, why string, now time.Time) {
+	if !s.isBad(version) {
+		s.Bad = append(s.Bad, badMark{Version: version, Why: why, Since: now})
+	}
+}
+
+// forget removes version's bad mark and reports whether there was one.
+func (s *state) forget(version string) bool {
+	n := len(s.Bad)
+	s.Bad = slices.DeleteFunc(s.Bad, func(b badMark) bool { return sameVersion(b.Version, version) })
+	return len(s.Bad) != n
 }

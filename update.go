@@ -2,11 +2,12 @@ package update
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,11 +25,16 @@ import (
 // Updater finds, downloads, verifies, installs and restarts into new
 // versions of one program. Its methods are safe for concurrent use; updates
 // run one at a time, within the process by a mutex and across processes by
-// a lock file in the state directory.
+// lock files on the state directory and on the executable.
 type Updater struct {
 	o       Options
 	log     *slog.Logger
 	machine string
+
+	// off, when not nil, says why this updater never updates (a
+	// development build, an unusable state directory); Check returns it.
+	off     error
+	offOnce sync.Once // off is logged once, not at every Watch round
 
 	mu       sync.Mutex      // one update at a time in this process
 	current  *semver.Version // the running version, or the one installed since
@@ -36,46 +42,81 @@ type Updater struct {
 	replaced bool            // the Restarter handed over to another process; this one is on its way out
 }
 
-// Result says what Check or Install did.
+// Result says what Check, Find or Install did.
 type Result struct {
 	From, To string          // the running version, and the version found (empty if none)
 	Updated  bool            // a new version was installed
 	Release  *source.Release // the release chosen, if any
 	Asset    *source.Asset   // its asset for this platform
+	// Skipped lists newer releases that were passed over because they
+	// failed here before (see Updater.Forget), newest first.
+	Skipped []Skipped
 }
 
-// New returns an Updater. Call it early in main: it answers the probe that
-// an updater runs on a staged binary before installing it, and it finishes
-// what an earlier run left, rolling back a pending version that has started
-// Options.MaxStarts times without Confirm (it then restarts into the
-// previous version, or, if the restarter returns, returns an error wrapping
-// ErrRolledBack: the caller should exit).
+// New returns an Updater. Call it first thing in main: it answers the
+// probe that an updater runs on a staged binary before installing it, and
+// it finishes what an earlier run left, rolling back a pending version
+// that has started too often without Confirm (it then restarts into the
+// previous version, or, if the restarter returns, returns an error
+// wrapping ErrRolledBack: the caller should exit).
+//
+// New fails only for mistakes in the options. Trouble with the
+// environment (no home directory, a corrupt state file, a read-only state
+// folder) and development builds do not stop the program: New returns an
+// Updater whose Check reports why it does not update (ErrState,
+// ErrDevBuild), and the program goes on with its work.
 func New(o Options) (*Updater, error) {
 	answerProbe(o.Version)
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if err := o.setDefaults(); err != nil {
-		return nil, err
-	}
-	if o.HTTPClient != nil {
-		if s, ok := o.Source.(interface{ UseHTTPClient(*http.Client) }); ok {
-			s.UseHTTPClient(o.HTTPClient)
+	env := o.setDefaults()
+	u := &Updater{o: o, log: o.Logger, machine: o.Machine, off: env}
+	u.current, _ = semver.NewVersion(o.Version) // nil for a development build
+	if u.off == nil {
+		// The state dir holds the lock, so it must exist before anything else.
+		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+			u.off = &StateError{Path: o.StateDir, Err: err}
 		}
 	}
-	// The state dir holds the lock, so it must exist before anything else.
-	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("update: state dir: %w", err)
+	if u.off == nil {
+		u.off = o.devBuild()
 	}
-	u := &Updater{o: o, log: o.Logger, machine: o.Machine}
-	u.current, _ = semver.NewVersion(o.Version) // validated above
 	if o.InsecureSkipVerify {
 		u.log.Warn("update: InsecureSkipVerify is set: downloads are installed unverified")
 	}
+	if u.off != nil && !errors.Is(u.off, ErrDevBuild) {
+		u.sayOff()
+		return u, nil
+	}
+	if u.off != nil {
+		u.sayOff()
+		if u.current == nil {
+			return u, nil
+		}
+		// A released version under go run keeps its state tidy all the
+		// same (a pending version it is, say), but installs nothing.
+	}
 	if err := u.startup(context.Background()); err != nil {
-		return nil, err
+		if errors.Is(err, ErrState) {
+			u.off = err
+			u.sayOff()
+			return u, nil
+		}
+		return u, err
 	}
 	return u, nil
+}
+
+// sayOff logs, once, why this updater does not update.
+func (u *Updater) sayOff() {
+	u.offOnce.Do(func() {
+		level := slog.LevelWarn
+		if errors.Is(u.off, ErrDevBuild) {
+			level = slog.LevelInfo
+		}
+		u.log.Log(context.Background(), level, "update: updating is off", "why", u.off)
+	})
 }
 
 func (u *Updater) now() time.Time { return u.o.now() }
@@ -83,11 +124,10 @@ func (u *Updater) now() time.Time { return u.o.now() }
 // Check looks for a newer release and, if there is one, downloads,
 // verifies and installs it, then restarts into it with the Restarter. With
 // restart.Exec a successful Check does not return. If the running version
-// is the newest, Check returns a Result with Updated false and a nil error.
+// is the newest, Check returns a Result with Updated false and a nil error;
+// Result.Skipped names newer releases passed over because they failed here.
 func (u *Updater) Check(ctx context.Context) (*Result, error) {
-	res, err := u.run(ctx, func(rels []source.Release, cur *semver.Version, bad func(string) bool) (*candidate, error) {
-		return choose(rels, cur, u.o.Channel, u.o.OS, u.o.Arch, bad)
-	}, true)
+	res, err := u.run(ctx, u.newest, true)
 	if errors.Is(err, ErrUpToDate) {
 		return res, nil
 	}
@@ -97,30 +137,67 @@ func (u *Updater) Check(ctx context.Context) (*Result, error) {
 // Find looks for a newer release without installing anything. It returns
 // an error wrapping ErrUpToDate if there is none.
 func (u *Updater) Find(ctx context.Context) (*Result, error) {
-	return u.run(ctx, func(rels []source.Release, cur *semver.Version, bad func(string) bool) (*candidate, error) {
-		return choose(rels, cur, u.o.Channel, u.o.OS, u.o.Arch, bad)
-	}, false)
+	return u.run(ctx, u.newest, false)
 }
 
 // Install installs the release with exactly the given version, even an
-// older one: the only way to downgrade. The release must still be listed
-// in trusted metadata and is verified like any other.
+// older one (the only way to downgrade) or one marked bad (it says so in
+// the log). The release must still be listed in trusted metadata and is
+// verified like any other. Installing the running version does nothing and
+// returns an error wrapping ErrUpToDate.
 func (u *Updater) Install(ctx context.Context, version string) (*Result, error) {
-	return u.run(ctx, func(rels []source.Release, _ *semver.Version, _ func(string) bool) (*candidate, error) {
-		return named(rels, version, u.o.OS, u.o.Arch)
+	want, err := semver.NewVersion(version)
+	if err != nil {
+		return &Result{From: u.o.Version}, &Error{Step: StepFind, From: u.o.Version, Err: fmt.Errorf("version %q: %w", version, err)}
+	}
+	return u.run(ctx, func(rels []source.Release, s *state) (*candidate, []Skipped, error) {
+		c, err := named(rels, want, u.o.OS, u.o.Arch)
+		if err == nil {
+			if b := s.badMarkOf(c.version.Original()); b != nil {
+				u.log.Warn("update: installing a release marked bad, as asked", "version", b.Version, "why", b.Why, "since", b.Since)
+			}
+		}
+		return c, nil, err
 	}, true)
 }
 
-// Watch runs Check every interval, give or take a tenth at random so that a
-// fleet does not knock at once, until ctx is done; it then returns
-// ctx.Err(). An error in one round is logged and reported as an event, and
-// the next round goes on.
+// Forget removes version's bad mark, so Check and Find offer it again:
+// after a fix of the environment, or a republished build. It reports
+// whether there was a mark.
+func (u *Updater) Forget(version string) (bool, error) {
+	if u.off != nil {
+		return false, u.off
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var had bool
+	err := u.locked(func(s *state) (bool, error) {
+		had = s.forget(version)
+		return had, nil
+	})
+	return had, err
+}
+
+// Watch runs Check at once and then every interval, give or take a tenth
+// at random so that a fleet does not knock at once, until ctx is done; it
+// then returns ctx.Err(). Each round is bounded by Options.RoundTimeout, so
+// a stalled server never holds Watch. An error in one round is logged and
+// reported as an event, and the next round goes on. A development build or
+// an unusable state directory makes Watch wait for ctx without checking.
 func (u *Updater) Watch(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("update: watch interval %v must be positive", interval)
 	}
+	if u.off != nil {
+		u.sayOff()
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	for {
-		if _, err := u.Check(ctx); err != nil && ctx.Err() == nil {
+		rctx, cancel := context.WithTimeout(ctx, u.o.RoundTimeout)
+		_, err := u.Check(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			u.log.Warn("update: check failed; trying again next round", "err", err)
 		}
 		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(interval))
@@ -135,68 +212,86 @@ func (u *Updater) Watch(ctx context.Context, interval time.Duration) error {
 // pending, Confirm does nothing, so a program may call it at every start
 // once it is healthy.
 func (u *Updater) Confirm(ctx context.Context) error {
+	if u.off != nil {
+		return nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	s, err := loadState(u.o.StateDir)
 	if err != nil {
 		return &Error{Step: StepConfirm, From: u.o.Version, Err: err}
 	}
-	if s.Pending == nil || !sameVersion(s.Pending.Version, u.o.Version) {
+	if !u.pendingIsMe(s) {
 		return nil
 	}
 	st := u.begin(StepConfirm, "")
-	lk, err := lock.TryLock(u.lockPath())
-	if err != nil {
-		return st.end(lockErr(err))
-	}
-	defer lk.Unlock()
-	// Read again under the lock: the first look was only to stay quiet
-	// when there is nothing to do.
-	if s, err = loadState(u.o.StateDir); err != nil {
-		return st.end(err)
-	}
-	if s.Pending == nil || !sameVersion(s.Pending.Version, u.o.Version) {
-		return st.end(nil)
-	}
-	st.ev.From, st.ev.To = s.Pending.From, s.Pending.Version
-	s.Pending = nil
-	if u.timer != nil {
-		u.timer.Stop()
-	}
-	return st.end(saveState(u.o.StateDir, s))
+	return st.end(u.locked(func(s *state) (bool, error) {
+		// Read again under the lock: the first look was only to stay
+		// quiet when there is nothing to do.
+		if !u.pendingIsMe(s) {
+			return false, nil
+		}
+		st.ev.From, st.ev.To = s.Pending.From, s.Pending.Version
+		s.Pending = nil
+		if u.timer != nil {
+			u.timer.Stop()
+		}
+		return true, nil
+	}))
 }
 
-type picker func(rels []source.Release, cur *semver.Version, bad func(string) bool) (*candidate, error)
+func (u *Updater) pendingIsMe(s *state) bool {
+	return s.Pending != nil && sameVersion(s.Pending.Version, u.o.Version)
+}
+
+// picker chooses the release to install from a trusted listing.
+type picker func(rels []source.Release, s *state) (*candidate, []Skipped, error)
+
+// newest is the picker of Check and Find.
+func (u *Updater) newest(rels []source.Release, s *state) (*candidate, []Skipped, error) {
+	return choose(rels, u.current, u.o.Channel, u.o.OS, u.o.Arch, s.badMarkOf)
+}
 
 func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, error) {
+	res := &Result{From: u.o.Version}
+	// Find only looks, so a released version run by go run (or go test)
+	// may still look; nothing else runs while updating is off.
+	lookOnly := !install && u.current != nil && errors.Is(u.off, ErrDevBuild)
+	if u.off != nil && !lookOnly {
+		u.sayOff()
+		return res, &Error{Step: StepFind, From: res.From, Err: u.off}
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	res := &Result{From: u.current.Original()}
+	res.From = u.current.Original()
 	if u.replaced {
 		// A Handoff returned: the new process owns the executable and the
 		// state now, and this one only drains. Installing anything from here
 		// would pull the binary from under the new process.
 		return res, &Error{Step: StepFind, From: res.From, Err: fmt.Errorf("%w: this process has handed over to a new one", ErrInProgress)}
 	}
-	lk, err := lock.TryLock(u.lockPath())
+	locks, err := u.lockAll()
 	if err != nil {
-		return res, &Error{Step: StepFind, From: res.From, Err: lockErr(err)}
+		return res, &Error{Step: StepFind, From: res.From, Err: err}
 	}
-	defer lk.Unlock()
+	defer locks.unlock()
 	s, err := loadState(u.o.StateDir)
 	if err != nil {
 		return res, &Error{Step: StepFind, From: res.From, Err: err}
 	}
-	if cl, ok := u.o.Applier.(apply.Cleaner); ok && install {
-		if err := cl.Clean(u.o.Target); err != nil {
-			u.log.Warn("update: removing leftovers of an earlier update", "err", err)
-		}
+	if install {
+		u.clean()
 	}
-	c, err := u.find(ctx, s, pick)
+	c, skipped, err := u.find(ctx, s, pick)
+	res.Skipped = skipped
 	if err != nil {
 		return res, err
 	}
 	res.To, res.Release, res.Asset = c.version.Original(), &c.release, &c.asset
+	if c.version.Equal(u.current) {
+		// Never reinstall and restart into what runs: that is a loop.
+		return res, &Error{Step: StepFind, From: res.From, To: res.To, Err: fmt.Errorf("%w: %s is the running version", ErrUpToDate, res.To)}
+	}
 	if !install {
 		return res, nil
 	}
@@ -205,9 +300,8 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 		if errors.Is(err, ErrProbe) && ctx.Err() == nil {
 			// A verified build that cannot run here (another architecture,
 			// a broken link, the wrong version inside) will not get better:
-			// never download it again. Versions are immutable, so a fixed
-			// build comes as a new release.
-			s.markBad(c.version.Original())
+			// skip it, and say so at every look, until Forget.
+			s.markBad(c.version.Original(), "probe: "+rootCause(err), u.now())
 			if serr := saveState(u.o.StateDir, s); serr != nil {
 				err = errors.Join(err, serr)
 			}
@@ -225,66 +319,58 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	return res, nil
 }
 
-// find lists releases, enforces the metadata rules and picks a release.
-func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, error) {
+// clean removes what a killed update left: the applier's staged files and
+// the state directory's temporary files. The caller holds the locks.
+func (u *Updater) clean() {
+	if cl, ok := u.o.Applier.(apply.Cleaner); ok {
+		if err := cl.Clean(u.o.Target); err != nil {
+			u.log.Warn("update: removing leftovers of an earlier update", "err", err)
+		}
+	}
+	if err := cleanStateDir(u.o.StateDir); err != nil {
+		u.log.Warn("update: removing leftovers in the state directory", "err", err)
+	}
+}
+
+// find lists releases, applies the trust rules and picks a release.
+func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, []Skipped, error) {
 	st := u.begin(StepFind, "")
 	l, err := u.o.Source.Releases(ctx, u.o.Verifier)
 	if err != nil {
-		return nil, st.end(err)
+		return nil, nil, st.end(err)
 	}
-	if err := u.checkListing(l, s); err != nil {
-		return nil, st.end(err)
+	next, changed, err := admit(s, l, u.o.App, u.now())
+	if err != nil {
+		return nil, nil, st.end(err)
 	}
-	c, err := pick(l.Releases, u.current, s.isBad)
+	if changed {
+		if err := saveState(u.o.StateDir, next); err != nil {
+			return nil, nil, st.end(err)
+		}
+		*s = *next
+	}
+	c, skipped, err := pick(l.Releases, s)
+	for _, sk := range skipped {
+		u.log.Warn("update: skipping a newer release that failed here", "version", sk.Version, "why", sk.Why, "since", sk.Since,
+			"hint", "Updater.Forget offers it again")
+	}
 	if errors.Is(err, ErrUpToDate) {
 		// Being up to date is news, not a failure of the step.
 		st.end(nil)
-		return nil, &Error{Step: StepFind, From: u.o.Version, Err: err}
+		return nil, skipped, &Error{Step: StepFind, From: u.o.Version, Err: err}
 	}
 	if err != nil {
-		return nil, st.end(err)
+		return nil, skipped, st.end(err)
 	}
 	st.ev.To = c.version.Original()
-	return c, st.end(nil)
-}
-
-// checkListing applies the trust rules to metadata the source verified:
-// right app, not expired, not older than seen before. It records the
-// highest counter and release seen.
-func (u *Updater) checkListing(l *source.Listing, s *state) error {
-	if l.App != "" && l.App != u.o.App {
-		return fmt.Errorf("%w: metadata for %q, this is %q", ErrWrongApp, l.App, u.o.App)
-	}
-	if !l.Expires.IsZero() && u.now().After(l.Expires) {
-		return fmt.Errorf("%w: at %s", ErrExpired, l.Expires.Format(time.RFC3339))
-	}
-	if l.Serial < s.Serial {
-		return fmt.Errorf("%w: counter %d, seen %d", ErrReplayed, l.Serial, s.Serial)
-	}
-	changed := l.Serial > s.Serial
-	s.Serial = l.Serial
-	if !u.o.InsecureSkipVerify {
-		for _, r := range l.Releases {
-			v, err := semver.NewVersion(r.Version)
-			if err != nil {
-				continue
-			}
-			if h, err := semver.NewVersion(s.Highest); err != nil || v.GreaterThan(h) {
-				s.Highest, changed = v.Original(), true
-			}
-		}
-	}
-	if changed {
-		return saveState(u.o.StateDir, s)
-	}
-	return nil
+	return c, skipped, st.end(nil)
 }
 
 // install swaps the staged file in and records the release as pending.
 func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged string) error {
 	to := c.version.Original()
 	st := u.begin(StepApply, to)
-	s.Pending = &pending{Version: to, From: u.o.Version, Target: u.o.Target, Since: u.now()}
+	s.Pending = &pending{Version: to, From: u.current.Original(), Target: u.o.Target, Since: u.now()}
 	if err := u.o.Applier.Apply(ctx, apply.Change{Target: u.o.Target, Staged: staged, Version: to}); err != nil {
 		os.Remove(staged)
 		return st.end(err)
@@ -299,18 +385,17 @@ func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged st
 }
 
 // restart starts the new version; if it cannot start, the old version is
-// put back and the release marked bad.
+// put back and the release marked bad. The restart event is emitted before
+// the Restarter runs: a successful exec never comes back to report it.
 func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 	to := c.version.Original()
-	// The event goes out before the restart: a successful exec never
-	// comes back to report it.
 	u.begin(StepRestart, to).end(nil)
 	out, err := u.o.Restarter.Restart(ctx, u.o.Target)
 	if err == nil {
 		u.restarted(out)
 		return nil
 	}
-	rerr := u.rollback(ctx, s)
+	rerr := u.rollback(ctx, s, "restart failed: "+err.Error())
 	u.current, _ = semver.NewVersion(u.o.Version)
 	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, errors.Join(err, rerr))}
 }
@@ -325,7 +410,79 @@ func (u *Updater) restarted(out restart.Outcome) {
 	}
 }
 
+// lockPath is the lock of the state directory; the executable's lock sits
+// beside it (see lockAll).
 func (u *Updater) lockPath() string { return filepath.Join(u.o.StateDir, "lock") }
+
+// locks are the two locks an update holds.
+type locks []*lock.Lock
+
+func (l locks) unlock() {
+	for i := len(l) - 1; i >= 0; i-- {
+		l[i].Unlock()
+	}
+}
+
+// lockAll takes the state directory's lock and then the executable's, so
+// that two updaters of one binary never interleave even with different
+// state directories. It fails with ErrInProgress naming the holder.
+func (u *Updater) lockAll() (locks, error) {
+	var held locks
+	for _, p := range []string{u.lockPath(), targetLockPath(u.o.Target)} {
+		lk, err := lock.TryLock(p)
+		if err != nil {
+			held.unlock()
+			return nil, lockErr(err)
+		}
+		held = append(held, lk)
+	}
+	return held, nil
+}
+
+// targetLockPath is the lock file of an executable, the same for every
+// updater of that file whatever its state directory: in the temporary
+// folder, named by a hash of the executable's real path, so nothing is
+// left beside the program. (A temporary-file cleaner that removes it while
+// held could let two updaters through; they run minutes apart, if ever.)
+func targetLockPath(target string) string {
+	p, err := filepath.Abs(target)
+	if err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+	}
+	sum := sha256.Sum256([]byte(p))
+	return filepath.Join(lockDir(), hex.EncodeToString(sum[:16])+".lock")
+}
+
+// lockDir is the shared folder of executable locks: sticky and writable by
+// all, like the temporary folder, so every user can lock their programs.
+func lockDir() string {
+	d := filepath.Join(os.TempDir(), "molt-locks")
+	if err := os.Mkdir(d, 0o700); err == nil {
+		os.Chmod(d, 0o1777)
+	}
+	return d
+}
+
+// locked runs f on the state under both locks and saves the state if f
+// says it changed it.
+func (u *Updater) locked(f func(s *state) (changed bool, err error)) error {
+	held, err := u.lockAll()
+	if err != nil {
+		return err
+	}
+	defer held.unlock()
+	s, err := loadState(u.o.StateDir)
+	if err != nil {
+		return err
+	}
+	changed, err := f(s)
+	if err != nil || !changed {
+		return err
+	}
+	return saveState(u.o.StateDir, s)
+}
 
 func lockErr(err error) error {
 	if errors.Is(err, lock.ErrLocked) {
@@ -341,6 +498,15 @@ func sameVersion(a, b string) bool {
 		return a == b
 	}
 	return va.Equal(vb)
+}
+
+// rootCause is the message of the innermost error, for a bad mark's why.
+func rootCause(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		err = e.Err
+	}
+	return strings.TrimPrefix(err.Error(), "update: ")
 }
 
 // executableNames are the names the executable may have inside an archive.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/molt-go/update/internal/atomicfile"
 )
 
 // Symlink installs every version in a directory of its own and points a
@@ -437,28 +439,10 @@ func symlinkReadMarker(dir string) (int, bool) {
 	return seq, err == nil
 }
 
-// symlinkWriteMarker writes dir's marker through a temporary file and a
-// rename, so a version once complete never looks incomplete.
+// symlinkWriteMarker writes dir's marker atomically, so a version once
+// complete never looks incomplete.
 func symlinkWriteMarker(dir string, seq int) error {
-	f, err := os.CreateTemp(dir, symlinkMarker+symlinkLinkTemp+"*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(strconv.Itoa(seq) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, symlinkMarker)); err != nil {
-		return err
-	}
-	return symlinkSyncDir(dir)
+	return atomicfile.WriteFile(filepath.Join(dir, symlinkMarker), []byte(strconv.Itoa(seq)+"\n"), 0o644)
 }
 
 func symlinkSyncFile(path string, mode fs.FileMode) error {
@@ -476,14 +460,4 @@ func symlinkSyncFile(path string, mode fs.FileMode) error {
 	return err
 }
 
-func symlinkSyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func symlinkSyncDir(dir string) error { return atomicfile.SyncDir(dir) }

@@ -28,10 +28,10 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
 	update "github.com/molt-go/update"
-	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/server"
 	"github.com/molt-go/update/server/s3store"
 	"github.com/molt-go/update/source/s3"
+	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/verify"
 )
 

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/molt-go/update/internal/atomicfile"
 )
 
 // Errors returned by Handoff, to be tested with errors.Is.
@@ -444,31 +446,5 @@ func (h *Handoff) Stop() {
 // writeHandoffPIDFile replaces path with a file holding pid, atomically, so
 // that a supervisor never reads a half-written one.
 func writeHandoffPIDFile(path string, pid int) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	_, err = f.WriteString(strconv.Itoa(pid) + "\n")
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
 }

@@ -165,6 +165,17 @@ func (r *Repo) Serial() int64 {
 	return r.served()
 }
 
+// RestartCounter signs a fresh feed whose counter starts again at n: the
+// same key behind a new publishing pipeline (a bucket, GitHub releases)
+// that counts from zero. The same origin sees it as a replay; another
+// origin starts afresh.
+func (r *Repo) RestartCounter(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serial = n - 1
+	r.resign()
+}
+
 // Requests counts the feeds and the asset reads served so far.
 func (r *Repo) Requests() (feeds, assets int64) { return r.feeds.Load(), r.assets.Load() }
 

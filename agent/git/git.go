@@ -97,8 +97,6 @@ type Repo struct {
 	hook   chan struct{}
 }
 
-var _ source.Source = (*Repo)(nil)
-
 // New checks o and returns a Repo. It does not touch the network; Head does.
 func New(o Options) (*Repo, error) {
 	if o.Repo == "" {

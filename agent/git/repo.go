@@ -1,7 +1,6 @@
 package git
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/molt-go/update/source"
-	"github.com/molt-go/update/verify"
 )
 
 // lsRemoteNoMatch is the exit status of git ls-remote --exit-code when the
@@ -144,27 +142,4 @@ func safeName(v string) string {
 		}
 		return '_'
 	}, v)
-}
-
-// Releases implements source.Source: the branch's head commit, fetched and
-// resolved, is the one release, with its version and commit time and no
-// assets (a git release is built, not downloaded; see Checkout and Build).
-// v is not used: git itself checks the objects' hashes, and whoever can push
-// to the branch is trusted.
-func (r *Repo) Releases(ctx context.Context, _ verify.Verifier) (*source.Listing, error) {
-	head, err := r.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var log bytes.Buffer
-	c, err := r.Fetch(ctx, head, &log)
-	if err != nil {
-		return nil, err
-	}
-	return &source.Listing{Releases: []source.Release{{Version: c.Version, Published: c.Time, Notes: c.Subject}}}, nil
-}
-
-// Open implements source.Source; a git release has no assets to download.
-func (r *Repo) Open(context.Context, source.Asset, int64) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("git: a git release is built from a checkout, not downloaded: %w", source.ErrNotFound)
 }

@@ -101,15 +101,6 @@ func TestHeadFetchCheckoutBuild(t *testing.T) {
 	if err != nil || !strings.HasPrefix(c3.Version, "v1.4.1-0.") {
 		t.Errorf("after the tag, Fetch = %+v, %v", c3, err)
 	}
-
-	// The Source view shows the head as the one release.
-	l, err := r.Releases(ctx, nil)
-	if err != nil || len(l.Releases) != 1 || l.Releases[0].Version != c3.Version {
-		t.Errorf("Releases = %+v, %v", l, err)
-	}
-	if _, err := r.Open(ctx, source.Asset{}, 0); !errors.Is(err, source.ErrNotFound) {
-		t.Errorf("Open = %v, want source.ErrNotFound", err)
-	}
 }
 
 func TestMissingRepo(t *testing.T) {

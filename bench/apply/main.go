@@ -36,6 +36,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/molt-go/update/server"
+
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -81,7 +83,7 @@ func parent(sizeList string, rounds int) error {
 	if err != nil {
 		return err
 	}
-	srv, err := feed.NewServer(feed.ServerOptions{Dir: releases, Signer: signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Options{Dir: releases, Signer: signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/molt-go/update/server"
+
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -157,7 +159,7 @@ func serveFeed(dir, releases string) (url, pubFile string, stop func(), err erro
 	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 		return "", "", nil, err
 	}
-	srv, err := feed.NewServer(feed.ServerOptions{Dir: releases, Signer: signer, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(server.Options{Dir: releases, Signer: signer, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return "", "", nil, err
 	}

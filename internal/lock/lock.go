@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -47,7 +48,11 @@ func TryLock(path string) (*Lock, error) {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
 	if err := lockFile(f); err != nil {
+		holder := readHolder(f)
 		f.Close()
+		if holder != "" && errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("lock %s: %w (by pid %s)", path, err, holder)
+		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	// The PID is a courtesy to whoever looks at the file; failing to write
@@ -56,6 +61,18 @@ func TryLock(path string) (*Lock, error) {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &Lock{f: f}, nil
+}
+
+// readHolder reads the PID a holder wrote, for the message only; it reads
+// at most a few bytes, and gives "" when there is none to read.
+func readHolder(f *os.File) string {
+	b := make([]byte, 24)
+	n, _ := f.ReadAt(b, 0)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	if err != nil || pid <= 0 {
+		return ""
+	}
+	return strconv.Itoa(pid)
 }
 
 // Unlock releases the lock. Calls after the first return an error wrapping

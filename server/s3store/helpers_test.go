@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/source/s3"
+	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/verify"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
+	"github.com/molt-go/update/source/s3/s3test"
 	"github.com/molt-go/update/verify"
 )
 

@@ -45,21 +45,7 @@ var _ source.Source = (*Client)(nil)
 // New returns a Client for the feed in the folder at url.
 func New(url string) *Client { return &Client{URL: url} }
 
-// UseHTTPClient sets HTTPClient to hc unless the caller set one already; the
-// updater calls it with the client its own caller gave.
-func (c *Client) UseHTTPClient(hc *http.Client) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.HTTPClient == nil {
-		c.HTTPClient = hc
-	}
-}
-
-func (c *Client) httpClient() *http.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return httpx.Client(c.HTTPClient)
-}
+func (c *Client) httpClient() *http.Client { return httpx.Client(c.HTTPClient) }
 
 // feedURL is where feed.json is.
 func (c *Client) feedURL() (*url.URL, error) {
@@ -135,6 +121,7 @@ func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	if err != nil {
 		return nil, fmt.Errorf("feed %s: %w", feedURL, err)
 	}
+	l.Origin = u.Redacted()
 	if v != nil && resp.StatusCode == http.StatusOK {
 		c.mu.Lock()
 		c.cacheURL, c.etag, c.body = feedURL, resp.Header.Get("ETag"), body

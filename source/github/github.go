@@ -84,11 +84,10 @@ type Options struct {
 	// from, such as "GITHUB_TOKEN", read once by New. If empty, the
 	// environment is not read.
 	TokenEnv string
-	// HTTPClient makes every request. If nil, the client the updater
-	// offers through UseHTTPClient is used, or else one with sensible
-	// timeouts and proxies from the environment. Either way, https is
-	// never redirected to http, and the token never follows a redirect to
-	// another host.
+	// HTTPClient makes every request. If nil, one with connect, TLS and
+	// header timeouts and proxies from the environment. Either way, https
+	// is never redirected to http, and the token never follows a redirect
+	// to another host.
 	HTTPClient *http.Client
 	// App is the program's name, with which its assets' names start. If
 	// empty, the default is Repo.
@@ -135,11 +134,7 @@ type Source struct {
 	log              *slog.Logger
 	goarm, goamd64   int
 
-	// clients is swapped whole by UseHTTPClient, and read without waiting
-	// for a look in progress, so a download never waits for a listing.
-	clients  atomic.Pointer[clients]
-	clientMu sync.Mutex // serializes UseHTTPClient
-	userHTTP bool       // the caller gave HTTPClient; UseHTTPClient does nothing
+	clients atomic.Pointer[clients] // set once by New
 
 	mu    sync.Mutex       // one look at a time; guards the caches
 	pages map[int]*page    // ETag cache of the release list, by page number
@@ -203,7 +198,6 @@ func New(o Options) (*Source, error) {
 	}
 	s.log = s.log.With("source", "github", "repo", o.Owner+"/"+o.Repo)
 	s.goarm, s.goamd64 = buildVariants()
-	s.userHTTP = o.HTTPClient != nil
 	if err := s.setHTTP(o.HTTPClient); err != nil {
 		return nil, err
 	}
@@ -220,22 +214,6 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
-}
-
-// UseHTTPClient makes the source use c, unless Options.HTTPClient was set:
-// the updater offers its client to every source, and the caller's own
-// choice for this source wins.
-func (s *Source) UseHTTPClient(c *http.Client) {
-	if c == nil {
-		return
-	}
-	s.clientMu.Lock()
-	defer s.clientMu.Unlock()
-	if s.userHTTP {
-		return
-	}
-	s.userHTTP = true
-	_ = s.setHTTP(c) // only the base URL can fail, and New checked it
 }
 
 // setHTTP builds the HTTP and API clients on top of c.

@@ -94,7 +94,7 @@ func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 			delete(s.files, id) // a deleted or replaced file
 		}
 	}
-	return &source.Listing{Releases: out}, nil
+	return &source.Listing{Origin: s.base.JoinPath("repos", s.owner, s.repo).String(), Releases: out}, nil
 }
 
 // list fetches every page of the release list, asking each page whether it

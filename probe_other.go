@@ -1,0 +1,8 @@
+//go:build !unix
+
+package update
+
+import "os/exec"
+
+// ownProcessGroup leaves the default: cancellation kills the child.
+func ownProcessGroup(*exec.Cmd) {}

@@ -1,0 +1,18 @@
+//go:build unix
+
+package update
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// ownProcessGroup starts the probe in a process group of its own and makes
+// cancellation kill the whole group, so a grandchild it left behind dies
+// with it.
+func ownProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
