@@ -16,7 +16,7 @@ import (
 // last byte written when the connection breaks. It stops at the promised
 // size plus one byte, so a server cannot make it write more than promised.
 // It returns the hasher so the caller checks the digest.
-func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *step) (h *verify.Hasher, err error) {
+func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *stepRun) (h *verify.Hasher, err error) {
 	limit := a.Size
 	if limit <= 0 {
 		limit = u.o.MaxAssetSize

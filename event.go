@@ -4,22 +4,25 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/molt-go/update/step"
 )
 
-// Step names a step of an update.
-type Step string
+// Step names a step of an update (see package step, the one vocabulary
+// that reports and the package server share).
+type Step = step.Name
 
 // The steps of an update, in order.
 const (
-	StepFind     Step = "find"     // list releases and choose one
-	StepDownload Step = "download" // stream the asset to a staged file
-	StepVerify   Step = "verify"   // compare digests and signatures
-	StepExtract  Step = "extract"  // take the executable out of an archive
-	StepProbe    Step = "probe"    // run the staged binary and ask its version
-	StepApply    Step = "apply"    // swap the new binary in, keeping a backup
-	StepRestart  Step = "restart"  // start the new version
-	StepConfirm  Step = "confirm"  // the new version says it is healthy
-	StepRollback Step = "rollback" // the previous version is put back
+	StepFind     = step.Find     // list releases and choose one
+	StepDownload = step.Download // stream the asset to a staged file
+	StepVerify   = step.Verify   // compare digests and signatures
+	StepExtract  = step.Extract  // take the executable out of an archive
+	StepProbe    = step.Probe    // run the staged binary and ask its version
+	StepApply    = step.Apply    // swap the new binary in, keeping a backup
+	StepRestart  = step.Restart  // start the new version
+	StepConfirm  = step.Confirm  // the new version says it is healthy
+	StepRollback = step.Rollback // the previous version is put back
 )
 
 // Event reports one step of one update. Events go to Options.OnEvent and to
@@ -44,20 +47,20 @@ type Progress struct {
 	Total int64 // expected size; 0 if unknown
 }
 
-// step measures one step and emits its event.
-type step struct {
+// stepRun measures one step and emits its event.
+type stepRun struct {
 	u     *Updater
 	ev    Event
 	bytes int64
 }
 
-func (u *Updater) begin(s Step, to string) *step {
-	return &step{u: u, ev: Event{Step: s, Start: u.now(), App: u.o.App, Machine: u.machine, From: u.o.Version, To: to}}
+func (u *Updater) begin(s Step, to string) *stepRun {
+	return &stepRun{u: u, ev: Event{Step: s, Start: u.now(), App: u.o.App, Machine: u.machine, From: u.o.Version, To: to}}
 }
 
 // end finishes the step with err (nil for success) and returns err wrapped
 // in an *Error naming the step.
-func (s *step) end(err error) error {
+func (s *stepRun) end(err error) error {
 	s.ev.End = s.u.now()
 	s.ev.Bytes = s.bytes
 	s.ev.Err = err

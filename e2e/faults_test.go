@@ -329,8 +329,7 @@ func TestInsecureRedirect(t *testing.T) {
 	}))
 	defer tlsSrv.Close()
 	w.refused(update.ErrInsecureRedirect, func(o *update.Options) {
-		o.Source = feed.New(tlsSrv.URL + "/hello/")
-		o.HTTPClient = tlsSrv.Client()
+		o.Source = &feed.Client{URL: tlsSrv.URL + "/hello/", HTTPClient: tlsSrv.Client()}
 	})
 }
 

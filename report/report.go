@@ -1,6 +1,6 @@
 // Package report sends the steps of a program's updates to its package
-// server, which shows them as a history of deployments (deploy.Collector
-// takes them there, and the pkgserver example mounts it at /events).
+// server, which shows them as a history of deployments (server/collect
+// takes them there, and cmd/pkgserver mounts it at /events).
 //
 // It is a package of its own, on the standard library alone, because it
 // lives inside every program that reports: the deployment log it feeds
@@ -18,19 +18,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
-)
 
-// The steps an updater reports, as update.Step names them, in order.
-const (
-	StepFind     = "find"     // list releases and choose one
-	StepDownload = "download" // stream the asset to a staged file
-	StepVerify   = "verify"   // compare digests and signatures
-	StepExtract  = "extract"  // take the executable out of an archive
-	StepProbe    = "probe"    // run the staged binary and ask its version
-	StepApply    = "apply"    // swap the new binary in, keeping a backup
-	StepRestart  = "restart"  // start the new version
-	StepConfirm  = "confirm"  // the new version says it is healthy
-	StepRollback = "rollback" // the previous version is put back
+	"github.com/molt-go/update/step"
 )
 
 // Event is one step of one update as a program reports it to a Collector:
@@ -41,7 +30,7 @@ const (
 type Event struct {
 	App     string    `json:"app"`
 	Machine string    `json:"machine"`
-	Step    string    `json:"step"` // one of the Step constants
+	Step    step.Name `json:"step"` // a step of an update (package step)
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	From    string    `json:"from"`            // the running version

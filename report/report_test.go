@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/molt-go/update/step"
 )
 
 // sink is a server on 127.0.0.1 that records the bodies posted to it. When
@@ -77,10 +79,10 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // machine, as an updater emits them, starting at t0.
 func updateRun(t0 time.Time, machine string) []Event {
 	var evs []Event
-	for i, s := range []string{StepFind, StepDownload, StepVerify, StepProbe, StepApply, StepRestart} {
+	for i, s := range []step.Name{step.Find, step.Download, step.Verify, step.Probe, step.Apply, step.Restart} {
 		ev := Event{App: "hello", Machine: machine, Step: s, From: "1.0.0", To: "1.1.0",
 			Start: t0.Add(time.Duration(i) * time.Second), End: t0.Add(time.Duration(i)*time.Second + 500*time.Millisecond)}
-		if s == StepDownload {
+		if s == step.Download {
 			ev.Bytes = 4096
 		}
 		evs = append(evs, ev)
@@ -147,7 +149,7 @@ func TestReporterDropsWhenTheQueueIsFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := s.got()
-	if len(got) != 3 || got[0].Step != StepFind || got[1].Step != StepDownload || got[2].Step != StepVerify {
+	if len(got) != 3 || got[0].Step != step.Find || got[1].Step != step.Download || got[2].Step != step.Verify {
 		t.Errorf("arrived %+v, want the first three in order", got)
 	}
 }

@@ -269,18 +269,3 @@ func TestClientContextCanceled(t *testing.T) {
 		t.Fatalf("canceled: %v, want context.Canceled only", err)
 	}
 }
-
-func TestUseHTTPClient(t *testing.T) {
-	t.Parallel()
-	mine, theirs := &http.Client{}, &http.Client{}
-	c := feed.New("https://updates.example.com/hello")
-	c.UseHTTPClient(theirs)
-	if c.HTTPClient != theirs {
-		t.Error("UseHTTPClient did not set an unset client")
-	}
-	c = &feed.Client{URL: "https://updates.example.com/hello", HTTPClient: mine}
-	c.UseHTTPClient(theirs)
-	if c.HTTPClient != mine {
-		t.Error("UseHTTPClient replaced the caller's own client")
-	}
-}

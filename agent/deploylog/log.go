@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/molt-go/update/step"
 )
 
 // Errors returned by this package, to be tested with errors.Is.
@@ -37,21 +39,21 @@ var (
 	ErrInvalidEvent = errors.New("deploy: invalid event")
 )
 
-// Step names a step of a deployment.
-type Step string
+// Step names a step of a deployment (see package step).
+type Step = step.Name
 
 // The steps of a deployment, in order. A deployment ends with StepDone or
 // StepFailed, a step of no duration that says how it ended.
 const (
-	StepDetect   Step = "detect"   // ask the repository for its branch head
-	StepFetch    Step = "fetch"    // fetch the commit and check it out into a new workspace
-	StepBuild    Step = "build"    // run the build commands in the workspace
-	StepStop     Step = "stop"     // stop a running version
-	StepStart    Step = "start"    // start a version
-	StepHealth   Step = "health"   // wait until the new version is healthy
-	StepRollback Step = "rollback" // start the previous version again
-	StepDone     Step = "done"     // the new version serves
-	StepFailed   Step = "failed"   // the deployment failed; the old version serves
+	StepDetect   = step.Detect
+	StepFetch    = step.Fetch
+	StepBuild    = step.Build
+	StepStop     = step.Stop
+	StepStart    = step.Start
+	StepHealth   = step.Health
+	StepRollback = step.Rollback
+	StepDone     = step.Done
+	StepFailed   = step.Failed
 )
 
 // Status is how a deployment stands.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/molt-go/update/step"
 )
 
 // restartWait bounds each wait for a crash or a restart: a deadline
@@ -20,7 +22,7 @@ const restartWait = time.Minute
 
 // waitSteps waits until rec holds n steps named name, and returns all the
 // steps recorded so far (leaving them in rec).
-func (r *recorder) waitSteps(t *testing.T, name string, n int) []SwitchStep {
+func (r *recorder) waitSteps(t *testing.T, name step.Name, n int) []SwitchStep {
 	t.Helper()
 	deadline := time.Now().Add(restartWait)
 	for time.Now().Before(deadline) {
@@ -82,7 +84,7 @@ func TestSuperviseRestartsCrashedChild(t *testing.T) {
 			steps := rec.waitSteps(t, StepRestart, tc.crashes)
 			var names []string
 			for _, st := range steps {
-				names = append(names, st.Name)
+				names = append(names, string(st.Name))
 			}
 			want := "start,health" + strings.Repeat(",crash,restart", tc.crashes)
 			if got := strings.Join(names, ","); got != want {

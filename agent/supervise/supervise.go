@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/molt-go/update/step"
+
 	"github.com/molt-go/update/restart"
 )
 
@@ -138,19 +140,19 @@ var _ restart.Restarter = (*Supervisor)(nil)
 
 // Steps of a switch, as SwitchStep.Name.
 const (
-	StepStop     = "stop"     // stop a child (its group)
-	StepStart    = "start"    // start a child
-	StepHealth   = "health"   // wait until a child is healthy
-	StepRollback = "rollback" // start the previous child again
-	StepCrash    = "crash"    // the child exited on its own (from its start to its exit)
-	StepRestart  = "restart"  // start a crashed child again, after a backoff
+	StepStop     = step.Stop     // stop a child (its group)
+	StepStart    = step.Start    // start a child
+	StepHealth   = step.Health   // wait until a child is healthy
+	StepRollback = step.Rollback // start the previous child again
+	StepCrash    = step.Crash    // the child exited on its own (from its start to its exit)
+	StepRestart  = step.Restart  // start a crashed child again, after a backoff
 )
 
 // SwitchStep reports one step of Switch, or a crash and restart.
 type SwitchStep struct {
-	Name       string // StepStop, StepStart, StepHealth, StepRollback, StepCrash or StepRestart
-	Workspace  string // the workspace of the child the step is about
-	PID        int    // the child's PID, 0 if it did not start
+	Name       step.Name // StepStop, StepStart, StepHealth, StepRollback, StepCrash or StepRestart
+	Workspace  string    // the workspace of the child the step is about
+	PID        int       // the child's PID, 0 if it did not start
 	Start, End time.Time
 	// Delay is, for StepRestart, the backoff waited before Start.
 	Delay time.Duration
@@ -335,7 +337,7 @@ func (s *Supervisor) discard(dir string, inUse *child) {
 	os.RemoveAll(dir)
 }
 
-func (s *Supervisor) report(name string, c *child, start time.Time, err error) {
+func (s *Supervisor) report(name step.Name, c *child, start time.Time, err error) {
 	s.reportStep(SwitchStep{Name: name, Start: start, Err: err}, c)
 }
 

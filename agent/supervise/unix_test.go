@@ -135,9 +135,9 @@ func (r *recorder) names() string {
 	var n []string
 	for _, s := range r.steps {
 		if s.Err != nil {
-			n = append(n, s.Name+"!")
+			n = append(n, string(s.Name)+"!")
 		} else {
-			n = append(n, s.Name)
+			n = append(n, string(s.Name))
 		}
 	}
 	r.steps = nil

@@ -167,7 +167,7 @@ func reporter(url string) (send func(update.Event), flush func()) {
 
 // wireEvent is ev as it goes to the package server.
 func wireEvent(ev update.Event) report.Event {
-	out := report.Event{App: ev.App, Machine: ev.Machine, Step: string(ev.Step), Start: ev.Start, End: ev.End, From: ev.From, To: ev.To, Bytes: ev.Bytes}
+	out := report.Event{App: ev.App, Machine: ev.Machine, Step: ev.Step, Start: ev.Start, End: ev.End, From: ev.From, To: ev.To, Bytes: ev.Bytes}
 	if ev.Err != nil {
 		out.Error = ev.Err.Error()
 	}

@@ -15,6 +15,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/molt-go/update/step"
+
 	"github.com/molt-go/update/agent/deploylog"
 
 	"github.com/molt-go/update/report"
@@ -50,12 +52,6 @@ const (
 	maxRuns = 1024
 )
 
-// reportedSteps are the steps a Collector takes; others are refused.
-var reportedSteps = map[string]bool{
-	report.StepFind: true, report.StepDownload: true, report.StepVerify: true, report.StepExtract: true,
-	report.StepProbe: true, report.StepApply: true, report.StepRestart: true, report.StepConfirm: true,
-	report.StepRollback: true,
-}
 
 // Collector is an http.Handler that takes the events that programs POST
 // with report.Reporter (one JSON Event per request, Content-Type
@@ -182,17 +178,17 @@ func (c *Collector) Collect(ctx context.Context, ev Event) error {
 		c.open, c.ended = map[runKey]*deploylog.Deployment{}, map[runKey]*deploylog.Deployment{}
 	}
 	switch ev.Step {
-	case report.StepFind:
+	case step.Find:
 		if ev.To == "" && ev.Error == "" {
 			return nil // up to date: nothing was deployed
 		}
 		return c.begin(ctx, ev)
-	case report.StepConfirm:
+	case step.Confirm:
 		if ev.To == "" {
 			return nil // nothing was pending: no deployment to confirm
 		}
 		return c.after(ctx, ev, runKey{ev.App, ev.Machine, ev.From, ev.To})
-	case report.StepRollback:
+	case step.Rollback:
 		// A rollback goes from the new version back to the old one.
 		return c.after(ctx, ev, runKey{ev.App, ev.Machine, ev.To, ev.From})
 	default:
@@ -203,7 +199,7 @@ func (c *Collector) Collect(ctx context.Context, ev Event) error {
 // validate refuses what no updater sends, and cuts a long error message.
 func (c *Collector) validate(ev *Event) error {
 	var errs []error
-	if !reportedSteps[ev.Step] {
+	if !step.IsUpdate(ev.Step) {
 		errs = append(errs, fmt.Errorf("unknown step %.40q", ev.Step))
 	}
 	for _, f := range []struct {
@@ -213,7 +209,7 @@ func (c *Collector) validate(ev *Event) error {
 		{"app", ev.App, true},
 		{"machine", ev.Machine, true},
 		{"from", ev.From, true},
-		{"to", ev.To, ev.Step != report.StepFind && ev.Step != report.StepConfirm},
+		{"to", ev.To, ev.Step != step.Find && ev.Step != step.Confirm},
 	} {
 		switch {
 		case f.value == "" && f.required:
@@ -335,7 +331,7 @@ func (c *Collector) step(ctx context.Context, key runKey, d *deploylog.Deploymen
 	switch {
 	case ev.Error != "":
 		return c.finish(ctx, key, d, deploylog.StatusFailed, ev.Error, ev.End)
-	case ev.Step == report.StepRestart:
+	case ev.Step == step.Restart:
 		return c.finish(ctx, key, d, deploylog.StatusDone, "", ev.End)
 	}
 	return nil
@@ -412,9 +408,9 @@ func (c *Collector) after(ctx context.Context, ev Event, run runKey) error {
 // version is still pending and may confirm at its next start.
 func afterStatus(ev Event, status deploylog.Status, why string) (deploylog.Status, string) {
 	switch {
-	case ev.Step == report.StepRollback && ev.Error != "":
+	case ev.Step == step.Rollback && ev.Error != "":
 		return deploylog.StatusFailed, "rollback failed: " + ev.Error
-	case ev.Step == report.StepRollback:
+	case ev.Step == step.Rollback:
 		return deploylog.StatusFailed, "rolled back to " + ev.To
 	}
 	return status, why

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/step"
+
 	"github.com/molt-go/update/agent/deploylog/logtest"
 
 	"github.com/molt-go/update/agent/deploylog"
@@ -25,10 +27,10 @@ import (
 // machine m, as an updater emits them, starting at t0.
 func updateRun(t0 time.Time, machine string) []Event {
 	var evs []Event
-	for i, s := range []string{report.StepFind, report.StepDownload, report.StepVerify, report.StepProbe, report.StepApply, report.StepRestart} {
+	for i, s := range []step.Name{step.Find, step.Download, step.Verify, step.Probe, step.Apply, step.Restart} {
 		ev := Event{App: "hello", Machine: machine, Step: s, From: "1.0.0", To: "1.1.0",
 			Start: t0.Add(time.Duration(i) * time.Second), End: t0.Add(time.Duration(i)*time.Second + 500*time.Millisecond)}
-		if s == report.StepDownload {
+		if s == step.Download {
 			ev.Bytes = 4096
 		}
 		evs = append(evs, ev)
@@ -68,8 +70,8 @@ func TestCollectGroupsAnUpdate(t *testing.T) {
 			evs := updateRun(t0, "m1")
 			// The new version confirms, then finds itself up to date.
 			evs = append(evs,
-				Event{App: "hello", Machine: "m1", Step: report.StepConfirm, From: "1.0.0", To: "1.1.0", Start: t0.Add(10 * time.Second), End: t0.Add(10 * time.Second)},
-				Event{App: "hello", Machine: "m1", Step: report.StepFind, From: "1.1.0", Start: t0.Add(11 * time.Second), End: t0.Add(12 * time.Second)},
+				Event{App: "hello", Machine: "m1", Step: step.Confirm, From: "1.0.0", To: "1.1.0", Start: t0.Add(10 * time.Second), End: t0.Add(10 * time.Second)},
+				Event{App: "hello", Machine: "m1", Step: step.Find, From: "1.1.0", Start: t0.Add(11 * time.Second), End: t0.Add(12 * time.Second)},
 			)
 			ds := collectAll(t, s, evs...)
 			if len(ds) != 1 {
@@ -115,7 +117,7 @@ func TestCollectFailedStepEndsTheDeployment(t *testing.T) {
 func TestCollectRollbackFailsTheDeployment(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now().Add(-time.Minute)
-	evs := append(updateRun(t0, "m1"), Event{App: "hello", Machine: "m1", Step: report.StepRollback, From: "1.1.0", To: "1.0.0", Start: t0.Add(30 * time.Second), End: t0.Add(31 * time.Second)})
+	evs := append(updateRun(t0, "m1"), Event{App: "hello", Machine: "m1", Step: step.Rollback, From: "1.1.0", To: "1.0.0", Start: t0.Add(30 * time.Second), End: t0.Add(31 * time.Second)})
 	ds := collectAll(t, &deploylog.MemoryStore{}, evs...)
 	if len(ds) != 1 {
 		t.Fatalf("%d deployments, want 1", len(ds))
@@ -199,7 +201,7 @@ func post(t *testing.T, h http.Handler, ct string, body []byte) int {
 func TestCollectRefusesBadEvents(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	good := Event{App: "hello", Machine: "m1", Step: report.StepDownload, From: "1.0.0", To: "1.1.0", Start: now.Add(-time.Second), End: now}
+	good := Event{App: "hello", Machine: "m1", Step: step.Download, From: "1.0.0", To: "1.1.0", Start: now.Add(-time.Second), End: now}
 	bad := map[string]func(*Event){
 		"no app":           func(e *Event) { e.App = "" },
 		"no machine":       func(e *Event) { e.Machine = "" },

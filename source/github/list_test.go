@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,35 +329,22 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// TestUseHTTPClient checks that the updater's client is used unless the
-// caller gave one.
-func TestUseHTTPClient(t *testing.T) {
+// TestHTTPClientOption checks that the caller's client makes the requests.
+func TestHTTPClientOption(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
 	f.Add(manyReleases(1)...)
-	var used int
+	var used atomic.Int32
 	counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		used++
+		used.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	s := newSource(t, f, Options{})
-	s.UseHTTPClient(counting)
+	s := newSource(t, f, Options{HTTPClient: counting})
 	if _, err := s.Releases(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if used == 0 {
-		t.Fatal("the client offered through UseHTTPClient was not used")
-	}
-
-	used = 0
-	own := &http.Client{}
-	s2 := newSource(t, f, Options{HTTPClient: own})
-	s2.UseHTTPClient(counting)
-	if _, err := s2.Releases(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	if used != 0 {
-		t.Fatal("UseHTTPClient replaced the caller's own client")
+	if used.Load() == 0 {
+		t.Fatal("the client given in Options.HTTPClient was not used")
 	}
 }
 
