@@ -98,7 +98,15 @@ func (u *Updater) extract(ctx context.Context, c *candidate, f *os.File) (string
 	if err != nil {
 		return "", st.end(err)
 	}
-	n, err := archive.Extract(ctx, f, c.asset.Name, u.executableNames(c.asset.Executable), out, u.o.MaxAssetSize)
+	n, err := archive.ExtractWith(ctx, f, out, archive.Options{
+		Asset: c.asset.Name,
+		App:   u.o.App,
+		GOOS:  u.o.OS,
+		// The source's name for it (the feed says it), and the name the
+		// installed program goes by, as well as the usual ones.
+		Names: u.executableNames(c.asset.Executable),
+		Limit: u.o.MaxAssetSize,
+	})
 	st.bytes = n
 	if cerr := out.Close(); err == nil {
 		err = cerr

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -66,7 +65,7 @@ func (u *Updater) probe(ctx context.Context, path string, c *candidate) error {
 	if err := makeExecutable(path); err != nil {
 		return u.begin(StepProbe, c.version.Original()).end(err)
 	}
-	if u.o.SkipProbe || u.o.OS != runtime.GOOS || !archMatches(u.o.Arch, runtime.GOARCH) {
+	if u.o.SkipProbe || !runsHere(u.o.OS, u.o.Arch) {
 		return nil
 	}
 	st := u.begin(StepProbe, c.version.Original())

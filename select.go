@@ -2,8 +2,12 @@ package update
 
 import (
 	"fmt"
+
 	"slices"
 	"strings"
+
+	"github.com/molt-go/update/internal/archive"
+	"github.com/molt-go/update/internal/platform"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -128,29 +132,46 @@ func channelAllows(channel string, v *semver.Version) bool {
 	return strings.EqualFold(first, channel)
 }
 
-// assetFor returns the one asset for goos/goarch. An asset with no OS or
-// arch runs anywhere (a source that cannot tell, such as a single-platform
-// git build).
+// assetFor returns the one asset for goos/goarch, by the one platform
+// table (internal/platform): an exact build is preferred to a universal
+// or a lower ARM level, an archive this updater can unpack to a bare file.
+// An asset with no OS or arch runs anywhere (a source that cannot tell,
+// such as a single-platform build).
 func assetFor(assets []source.Asset, goos, goarch string) (source.Asset, bool) {
+	var described []platform.Asset
+	var from []source.Asset
 	for _, a := range assets {
-		if (a.OS == "" || strings.EqualFold(a.OS, goos)) && (a.Arch == "" || archMatches(a.Arch, goarch)) {
+		if a.OS == "" && a.Arch == "" {
 			return a, true
+		}
+		d, ok := platform.Describe(a.OS, a.Arch)
+		if !ok {
+			continue
+		}
+		d.Name, d.Format = a.Name, platform.FormatOf(a.Name)
+		if !d.Format.Installable() {
+			continue
+		}
+		described = append(described, d)
+		from = append(from, a)
+	}
+	if len(described) == 0 {
+		return source.Asset{}, false
+	}
+	chosen, err := platform.ChooseAsset(described, "", platform.Want{GOOS: goos, GOARCH: goarch, CanExtract: archive.CanExtract})
+	if err != nil {
+		return source.Asset{}, false
+	}
+	for i, d := range described {
+		if d.Name == chosen.Name {
+			return from[i], true
 		}
 	}
 	return source.Asset{}, false
 }
 
-func archMatches(assetArch, goarch string) bool {
-	a := strings.ToLower(assetArch)
-	switch a {
-	case "x86_64", "x64":
-		a = "amd64"
-	case "aarch64":
-		a = "arm64"
-	case "i386", "i686", "x86":
-		a = "386"
-	case "armv5", "armv6", "armv7", "armhf", "armel":
-		a = "arm"
-	}
-	return a == goarch
+// runsHere reports whether a build for goos/goarch runs on this machine.
+func runsHere(goos, goarch string) bool {
+	d, ok := platform.Describe(goos, goarch)
+	return ok && (platform.Want{}).Runs(d)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/molt-go/update/apply"
 	"github.com/molt-go/update/internal/lock"
+	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/restart"
 	"github.com/molt-go/update/source"
 )
@@ -509,9 +510,11 @@ func rootCause(err error) string {
 	return strings.TrimPrefix(err.Error(), "update: ")
 }
 
-// executableNames are the names the executable may have inside an archive.
+// executableNames are the names the executable may have inside an archive
+// beside those the platform table gives (see archive.Options.Names).
 func (u *Updater) executableNames(a string) []string {
-	names := []string{u.o.App, strings.TrimSuffix(filepath.Base(u.o.Target), ".exe")}
+	base, _ := platform.TrimExe(filepath.Base(u.o.Target))
+	names := []string{base}
 	if a != "" {
 		names = append([]string{a}, names...)
 	}

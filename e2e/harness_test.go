@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,13 @@ var bins struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Every test here builds and runs real programs against real
+		// servers: none is a unit test.
+		fmt.Println("e2e: end-to-end tests are skipped under -short")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "molt-e2e-bins-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -117,10 +117,7 @@ func checkReportPages(t *testing.T, base string, failedID int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), reportWait)
 	defer cancel()
-	exe, err := browser.Find(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exe := browser.Need(t)
 	b := browser.Chromium{Path: exe, Profile: t.TempDir()}
 	dom, err := b.DumpDOM(ctx, base+"deployments")
 	if err != nil {

@@ -384,10 +384,7 @@ func checkPagesInBrowser(t *testing.T, base string, failedID int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runnerWait)
 	defer cancel()
-	exe, err := browser.Find(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exe := browser.Need(t)
 	b := browser.Chromium{Path: exe, Profile: t.TempDir()}
 	dom, err := b.DumpDOM(ctx, base+"/deployments")
 	if err != nil {
@@ -468,7 +465,7 @@ func checkCrashRestart(t *testing.T, r *runnerProc, d deploylog.Deployment, appP
 	if now.Status != deploylog.StatusDone || len(r.deployments()) != 6 {
 		t.Errorf("a crash changed the deployment's status (%s) or made a deployment of its own", now.Status)
 	}
-	if out := r.output(); !strings.Contains(out, "deploy: program exited") || !strings.Contains(out, "deploy: restarted") {
+	if out := r.output(); !strings.Contains(out, "agent: program exited") || !strings.Contains(out, "agent: restarted") {
 		t.Errorf("the runner's log does not tell of the crash and the restart:\n%s", out)
 	}
 }

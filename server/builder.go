@@ -17,11 +17,12 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/source/feed"
 )
 
 // Build scans dir and returns, for each app found there, a Payload listing
-// the app's files by the names ParseName understands; other files are
+// the app's files by the names platform.ParseFeedName understands; other files are
 // ignored (and logged once to slog.Default). Every file is hashed. The
 // payloads' Serial, Issued and Expires are left zero for whoever signs them
 // (the Server does) to set; a file that cannot be read is an error.
@@ -48,7 +49,7 @@ type fileStat struct {
 
 // file is a file that names a release asset, with its digest.
 type file struct {
-	feed.Entry
+	platform.FeedFile
 	fileStat
 	sha256 string
 }
@@ -99,7 +100,7 @@ func (b *builder) hashAll(dir string, stats []fileStat) ([]file, error) {
 	keep := make(map[fileStat]string, len(stats))
 	var files []file
 	for _, st := range stats {
-		e, ok := feed.ParseName(st.name)
+		e, ok := platform.ParseFeedName(st.name)
 		if !ok {
 			if !b.ignored[st.name] {
 				b.ignored[st.name] = true
@@ -126,7 +127,7 @@ func (b *builder) hashAll(dir string, stats []fileStat) ([]file, error) {
 			}
 		}
 		keep[st] = sum
-		files = append(files, file{Entry: e, fileStat: st, sha256: sum})
+		files = append(files, file{FeedFile: e, fileStat: st, sha256: sum})
 	}
 	b.hashes = keep
 	return files, nil
@@ -165,7 +166,7 @@ func payloads(files []file) map[string]*feed.Payload {
 	for _, f := range files {
 		v, err := semver.NewVersion(f.Version)
 		if err != nil {
-			continue // ParseName only passes full versions
+			continue // ParseFeedName only passes full versions
 		}
 		// v1.2.0 and 1.2.0 are one release.
 		k := key{f.App, v.String()}

@@ -80,7 +80,7 @@ type Published struct {
 }
 
 // Publish makes a signed feed for each app whose files are in dir (named
-// as ParseName reads them) and puts the files and the feed into store,
+// as platform.ParseFeedName reads them) and puts the files and the feed into store,
 // laid out as the Server serves them, so a Client can read the store's
 // contents from any static host.
 //

@@ -12,6 +12,8 @@ import (
 	"testing"
 )
 
+// allFormats are the formats the tests can write; the standard library
+// cannot write bzip2, so TarBz2 and Bz2 are tested with files in testdata.
 var allFormats = []Format{Bare, TarGz, Zip, TarXz, TarZst, Gz, Zst, Xz, Tar}
 
 func TestFormatOf(t *testing.T) {
@@ -30,8 +32,14 @@ func TestFormatOf(t *testing.T) {
 		"hello.exe.Zst":                Zst,
 		"hello.xz":                     Xz,
 		"hello.tar":                    Tar,
-		"hello.tar.bz2":                Bare,
-		"hello.gzip":                   Bare,
+		"hello.tar.bz2":                TarBz2,
+		"hello.tbz2":                   TarBz2,
+		"hello.bz2":                    Bz2,
+		"hello.gzip":                   Gz,
+		"hello.7z":                     Unsupported,
+		"hello.tar.lz4":                Unsupported,
+		"hello.deb":                    NotProgram,
+		"checksums.txt":                NotProgram,
 	}
 	for name, want := range cases {
 		if got := FormatOf(name); got != want {
@@ -51,6 +59,12 @@ func TestFormatOf(t *testing.T) {
 	}
 	if got := Format(99).String(); got != "Format(99)" {
 		t.Errorf("Format(99).String() = %q", got)
+	}
+	// The values callers may have kept are those of before the table moved.
+	for f, v := range map[Format]int{Bare: 0, TarGz: 1, Zip: 2, TarXz: 3, TarZst: 4, Gz: 5, Zst: 6, Xz: 7, Tar: 8} {
+		if int(f) != v {
+			t.Errorf("%v = %d, was %d", f, int(f), v)
+		}
 	}
 }
 
@@ -72,7 +86,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Parallel()
 			es := entries
 			switch {
-			case f.isTar():
+			case f.IsTar():
 				es = append(append([]entry(nil), entries...), tarOnly...)
 			case f != Zip:
 				es = []entry{reg("", exe)}

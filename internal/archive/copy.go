@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/klauspost/compress/zstd"
 )
 
 // ctxReader fails every read once ctx is done, so that a long copy or a
@@ -119,13 +117,14 @@ func (x *extraction) fail(err error, name string) error {
 	if ctxErr := x.ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("archive: %s: %w", x.asset, ctxErr)
 	}
-	for _, known := range []error{ErrUnsafe, ErrNotFound, ErrAmbiguous, ErrTooLarge, ErrFormat} {
+	for _, known := range []error{ErrUnsafe, ErrNotFound, ErrAmbiguous, ErrTooLarge, ErrFormat, ErrUnsupported} {
 		if errors.Is(err, known) {
 			return err
 		}
 	}
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-		return fmt.Errorf("%w: %s: zstd window larger than %d bytes: %w", ErrTooLarge, x.asset, maxWindow, err)
+	if errors.Is(err, errBudget) {
+		return fmt.Errorf("%w: %s: more than %d bytes decompressed before the end (Options.MaxDecompressed)",
+			ErrTooLarge, x.asset, x.budget.max)
 	}
 	if x.file.err != nil {
 		return fmt.Errorf("archive: reading %s: %w", x.asset, x.file.err)

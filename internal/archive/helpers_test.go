@@ -138,7 +138,7 @@ func build(t testing.TB, f Format, entries []entry) []byte {
 		return buf.Bytes()
 	}
 	zw := compressor(t, f, &buf)
-	if f.isTar() {
+	if f.IsTar() {
 		writeTar(t, zw, entries)
 	} else if _, err := zw.Write(entries[0].Body); err != nil {
 		t.Fatal(err)

@@ -8,12 +8,13 @@ import (
 
 // matcher tells whether an entry is named like the executable.
 type matcher struct {
-	want map[string]bool // lower-case base names without ".exe"
-	list []string        // the names as given, for messages
+	want  map[string]bool // lower-case base names without ".exe"
+	list  []string        // the names as given, for messages
+	exact string          // Options.Executable, cleaned
 }
 
-func newMatcher(names []string) matcher {
-	m := matcher{want: make(map[string]bool)}
+func newMatcher(names []string, exact string) matcher {
+	m := matcher{want: make(map[string]bool), exact: entryPath(exact)}
 	for _, n := range names {
 		k := stem(n)
 		if k == "" || m.want[k] {
@@ -25,10 +26,57 @@ func newMatcher(names []string) matcher {
 	return m
 }
 
-// match reports whether the entry's base name is one of the wanted names,
-// with or without ".exe".
+// match reports whether the entry is the executable: with an exact name,
+// that name; otherwise one of the wanted base names, with or without
+// ".exe", at a depth where release archives put their executable.
 func (m matcher) match(entry string) bool {
-	return m.want[stem(entry)]
+	p := entryPath(entry)
+	switch {
+	case m.exact == "":
+	case strings.Contains(m.exact, "/"):
+		return p == m.exact
+	default:
+		return path.Base(p) == m.exact
+	}
+	return m.want[stem(entry)] && shallow(p)
+}
+
+// shallow reports whether an entry path is where release archives put the
+// executable: at the top, in the one folder they wrap everything in
+// ("hello_1.0_linux_amd64/hello"), or in a bin folder at either level
+// ("buf/bin/buf", gh's "gh_2.0.0_linux_amd64/bin/gh"). Deeper files of the
+// same name (docs/examples/hello, vendor trees) are someone else's.
+func shallow(p string) bool {
+	parts := strings.Split(p, "/")
+	switch len(parts) {
+	case 1, 2:
+		return true
+	case 3:
+		return strings.EqualFold(parts[1], "bin")
+	}
+	return false
+}
+
+// entryPath is an entry's name as a clean slash-separated path without a
+// leading "./": Windows zip tools write backslashes, tar tools "./".
+func entryPath(name string) string {
+	n := strings.ReplaceAll(name, `\`, "/")
+	if n == "" {
+		return ""
+	}
+	return strings.TrimPrefix(path.Clean("/"+n), "/")
+}
+
+// describe says what is looked for, for messages.
+func (m matcher) describe() string {
+	if m.exact != "" {
+		return fmt.Sprintf("no regular file named exactly %q", m.exact)
+	}
+	want := strings.Join(m.list, ", ")
+	if want == "" {
+		want = "(no names given)"
+	}
+	return "no regular file named " + want + " (with or without .exe) at the top level, one folder deep or in a bin folder"
 }
 
 // stem is the lower-case base name of an entry without a trailing ".exe".
@@ -74,7 +122,8 @@ func hasVolume(n string) bool {
 	return c >= 'a' && c <= 'z'
 }
 
-// maxSeen is how many entry names an ErrNotFound message lists.
+// maxSeen is how many entry names an ErrNotFound message lists: enough to
+// show a publisher the archive's layout, few enough for one log line.
 const maxSeen = 10
 
 // seenNames remembers the first few entry names and counts the rest.
@@ -93,10 +142,6 @@ func (s *seenNames) add(name string) {
 // notFound builds the ErrNotFound error, listing what the archive holds so
 // that a publisher can see which name to use.
 func (x *extraction) notFound() error {
-	want := strings.Join(x.names.list, ", ")
-	if want == "" {
-		want = "(no names given)"
-	}
 	var seen string
 	switch {
 	case x.seen.count == 0:
@@ -107,7 +152,7 @@ func (x *extraction) notFound() error {
 			seen += fmt.Sprintf(" and %d more", more)
 		}
 	}
-	return fmt.Errorf("%w: %s: no regular file named %s (with or without .exe); %s", ErrNotFound, x.asset, want, seen)
+	return fmt.Errorf("%w: %s: %s; %s", ErrNotFound, x.asset, x.names.describe(), seen)
 }
 
 // twice builds the ErrAmbiguous error.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/ulikunitz/xz/lzma"
 )
 
 // The parts of the .xz file format (specification version 1.2) that scanXz
@@ -212,14 +210,30 @@ func (s *xzScanner) block(sizeByte byte) error {
 	if id != xzLZMA2 || propLen != 1 || err != nil {
 		return fmt.Errorf("%w: filter %#x is not LZMA2", errXz, id)
 	}
-	dict, err := lzma.DecodeDictCap(prop)
+	dict, err := dictCap(prop)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errXz, err)
+		return err
 	}
 	if dict > maxWindow {
 		return fmt.Errorf("%w: xz dictionary of %d bytes, more than %d", ErrTooLarge, dict, maxWindow)
 	}
 	return s.chunks()
+}
+
+// dictCap decodes an LZMA2 dictionary size property (xz specification,
+// section 5.3.1): 40 is 4 GiB - 1, below it the size is 2 or 3 times a
+// power of two from 4 KiB, above it the property is invalid. It is done
+// here rather than with the decoder's own function so that this scan, and
+// with it the memory protection, does not depend on an xz decoder being
+// linked in.
+func dictCap(prop byte) (int64, error) {
+	switch {
+	case prop > 40:
+		return 0, fmt.Errorf("%w: LZMA2 dictionary property %d", errXz, prop)
+	case prop == 40:
+		return 0xFFFFFFFF, nil
+	}
+	return int64(2|prop&1) << (prop/2 + 11), nil
 }
 
 // chunks walks LZMA2 chunks by their headers up to the end marker.

@@ -58,7 +58,7 @@ func (x *extraction) zip(size int64) error {
 		return x.fail(err, exe.Name)
 	}
 	defer rc.Close()
-	if err := x.copy(rc, exe.Name); err != nil {
+	if err := x.copy(x.budget.wrap(rc), exe.Name); err != nil {
 		return err
 	}
 	return x.nonEmpty()

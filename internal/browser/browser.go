@@ -2,12 +2,14 @@
 // page as a browser renders it: the DOM after parsing (and after the page's
 // scripts ran), and a screenshot.
 //
-// Chromium is Debian's chromium package. Find installs it with apt-get when
-// it is missing and the process runs as root, and otherwise fails with
-// ErrNoBrowser, so a test never silently skips its browser half.
+// Chromium is Debian's chromium package. Nothing here installs it: a test
+// that needs it calls Need, which skips without it (and fails under
+// MOLT_REQUIRE_TOOLS=1, as in CI, so CI never skips its browser half).
 package browser
 
 import (
+	"testing"
+
 	"bytes"
 	"context"
 	"errors"
@@ -15,8 +17,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"time"
+
+	"github.com/molt-go/update/internal/testtool"
 )
 
 // ErrNoBrowser means no Chromium could be found or installed.
@@ -25,46 +28,20 @@ var ErrNoBrowser = errors.New("browser: chromium not found")
 // candidates are the names Chromium goes by, in the order they are tried.
 var candidates = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
-// installMu serializes apt-get runs of tests in one process: dpkg takes a
-// lock and a second apt-get would fail.
-var installMu sync.Mutex
+// Find returns the path of Chromium, or ErrNoBrowser saying how to get
+// it. Tests never install it; see testtool.
+func Find(context.Context) (string, error) {
+	if p := lookup(); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: install Debian's chromium package (apt-get install -y chromium)", ErrNoBrowser)
+}
 
-// Find returns the path of Chromium, installing Debian's chromium package
-// first when none is found and the process runs as root (apt-get update is
-// run when the first install attempt fails).
-func Find(ctx context.Context) (string, error) {
-	if p := lookup(); p != "" {
-		return p, nil
-	}
-	installMu.Lock()
-	defer installMu.Unlock()
-	if p := lookup(); p != "" {
-		return p, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("%w: install the chromium package (not root, so not installing it)", ErrNoBrowser)
-	}
-	var log bytes.Buffer
-	install := func() error {
-		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "chromium")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = &log, &log
-		return cmd.Run()
-	}
-	if err := install(); err != nil {
-		update := exec.CommandContext(ctx, "apt-get", "update")
-		update.Stdout, update.Stderr = &log, &log
-		if uerr := update.Run(); uerr != nil {
-			return "", fmt.Errorf("%w: apt-get update: %w\n%s", ErrNoBrowser, uerr, log.Bytes())
-		}
-		if err := install(); err != nil {
-			return "", fmt.Errorf("%w: apt-get install chromium: %w\n%s", ErrNoBrowser, err, log.Bytes())
-		}
-	}
-	if p := lookup(); p != "" {
-		return p, nil
-	}
-	return "", fmt.Errorf("%w: installed, yet not found\n%s", ErrNoBrowser, log.Bytes())
+// Need is Find for a test: it skips t when Chromium is missing, or fails
+// it under testtool.RequireEnv.
+func Need(t testing.TB) string {
+	t.Helper()
+	return testtool.Find(t, "apt-get install -y chromium", candidates...)
 }
 
 func lookup() string {

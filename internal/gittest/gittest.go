@@ -6,38 +6,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/molt-go/update/internal/testtool"
 )
 
-var install sync.Mutex
-
-// Git returns the path of the git command. When git is missing and the test
-// runs as root, it installs Debian's package first; otherwise the test
-// fails, loudly: the tests that need git are never skipped.
+// Git returns the path of the git command, or skips the test (fails it
+// under testtool.RequireEnv) when git is not installed.
 func Git(t testing.TB) string {
 	t.Helper()
-	install.Lock()
-	defer install.Unlock()
-	if p, err := exec.LookPath("git"); err == nil {
-		return p
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("git is not installed and we are not root to install it: apt-get install -y git")
-	}
-	if out, err := exec.Command("apt-get", "install", "-y", "git").CombinedOutput(); err != nil {
-		if out, err := exec.Command("apt-get", "update").CombinedOutput(); err != nil {
-			t.Fatalf("apt-get update: %v\n%s", err, out)
-		}
-		if out2, err := exec.Command("apt-get", "install", "-y", "git").CombinedOutput(); err != nil {
-			t.Fatalf("apt-get install git: %v\n%s\n%s", err, out, out2)
-		}
-	}
-	p, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatalf("git still missing after apt-get install: %v", err)
-	}
-	return p
+	return testtool.Find(t, "apt-get install -y git", "git")
 }
 
 // Repo is a repository in the test's temporary folder, on branch main,

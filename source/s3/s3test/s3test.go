@@ -5,10 +5,9 @@
 // what a fake thinks it would.
 //
 // The versitygw binary is looked for on PATH, in $GOBIN and in
-// $(go env GOPATH)/bin; when it is in none of them, it is installed once per
-// test process with go install (about 90 seconds the first time, cached
-// after). A failed install fails the test: a fresh machine must get the
-// server, never skip the tests that need it.
+// $(go env GOPATH)/bin. Tests never install it: without it they skip,
+// saying how to get it (go install Module), and under
+// MOLT_REQUIRE_TOOLS=1, as in CI, they fail instead.
 package s3test
 
 import (
@@ -23,9 +22,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/molt-go/update/internal/testtool"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -53,31 +53,11 @@ type Server struct {
 	bin string
 }
 
-// binary is the versitygw found or installed, once per process.
-var binary struct {
-	once sync.Once
-	path string
-	log  string
-	err  error
-}
-
-// Binary returns the path of versitygw, installing it with go install the
-// first time it is not found. Installing logs its output to t; failing to
-// install fails t.
+// Binary returns the path of versitygw, or skips the test (fails it under
+// testtool.RequireEnv) when it is not installed.
 func Binary(t testing.TB) string {
 	t.Helper()
-	binary.once.Do(func() {
-		binary.path, binary.log, binary.err = findOrInstall()
-		// In the log of the test that waited for the install.
-		if binary.log != "" && binary.err == nil {
-			t.Log(binary.log)
-		}
-	})
-	if binary.err != nil {
-		t.Fatalf("s3test: versitygw is needed to run a real S3 server for this test, and could not be installed: %v\n%s",
-			binary.err, binary.log)
-	}
-	return binary.path
+	return testtool.Find(t, "go install "+Module, exeName())
 }
 
 func exeName() string {
@@ -85,51 +65,6 @@ func exeName() string {
 		return "versitygw.exe"
 	}
 	return "versitygw"
-}
-
-// findOrInstall looks for versitygw where go install puts it, and installs
-// it there if absent.
-func findOrInstall() (path, log string, err error) {
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, "", nil
-	}
-	bin, err := goBin()
-	if err != nil {
-		return "", "", err
-	}
-	p := filepath.Join(bin, exeName())
-	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-		return p, "", nil
-	}
-	cmd := exec.Command("go", "install", "-v", Module)
-	// Installed the same way whatever module the tests run in.
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	out, err := cmd.CombinedOutput()
-	header := fmt.Sprintf("versitygw not found on PATH or in %s; ran go install %s:\n", bin, Module)
-	if err != nil {
-		return "", header + string(out), fmt.Errorf("go install %s: %w", Module, err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", header + string(out), fmt.Errorf("go install %s succeeded but %s is missing: %w", Module, p, err)
-	}
-	return p, header + string(out) + "installed " + p, nil
-}
-
-// goBin is where go install puts commands: $GOBIN, or $(go env GOPATH)/bin.
-func goBin() (string, error) {
-	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env: %w", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) == 2 && strings.TrimSpace(lines[0]) != "" {
-		return strings.TrimSpace(lines[0]), nil
-	}
-	if len(lines) == 2 && strings.TrimSpace(lines[1]) != "" {
-		gopath := filepath.SplitList(strings.TrimSpace(lines[1]))[0]
-		return filepath.Join(gopath, "bin"), nil
-	}
-	return "", fmt.Errorf("go env gave neither GOBIN nor GOPATH: %q", out)
 }
 
 // Start runs a versitygw for t on a fresh temporary folder, waits until it
