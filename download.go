@@ -26,6 +26,11 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 		// at all: never let it promise more disk than the cap.
 		return nil, fmt.Errorf("%w: %s promises %d bytes, more than MaxAssetSize (%d)", ErrTooLarge, a.Name, a.Size, u.o.MaxAssetSize)
 	}
+	if u.o.Progress != nil {
+		// Zero bytes at the start, so that a progress display measures its
+		// speed from the start of the download, not from its first chunk.
+		u.o.Progress(Progress{Asset: a.Name, Total: max(a.Size, 0)})
+	}
 	h = verify.NewHasher(a.Digest)
 	p := newPipeline(f, h)
 	defer func() {

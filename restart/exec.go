@@ -3,6 +3,7 @@ package restart
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"time"
 )
@@ -43,6 +44,11 @@ type Exec struct {
 	Shutdown func(ctx context.Context) error
 	// ShutdownTimeout bounds Shutdown. If zero, DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Listeners, on unix, are kept open through the exec, so no connection
+	// is refused while the program restarts: the kernel queues them, and
+	// the new version takes each listener back with ExecListen. Listen
+	// with ExecListen to use it.
+	Listeners []Addressed
 
 	// Test seams; nil means the real thing.
 	exec    func(argv0 string, argv, envv []string) error
@@ -51,6 +57,13 @@ type Exec struct {
 }
 
 var _ Restarter = Exec{}
+
+// Addressed is a listener with the network and address it was opened
+// with, as ExecListen is called with them.
+type Addressed struct {
+	net.Listener
+	Network, Address string
+}
 
 // DefaultShutdownTimeout is how long Exec's Shutdown may take unless told:
 // long enough for ordinary requests to finish, short enough that an update
@@ -64,6 +77,19 @@ const DefaultShutdownTimeout = 10 * time.Second
 func (e Exec) Restart(ctx context.Context, exe string) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return NotStarted, err
+	}
+	env := e.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = withoutListenersEnv(env)
+	if len(e.Listeners) > 0 {
+		kept, release, err := keepAcrossExec(e.Listeners)
+		if err != nil {
+			return NotStarted, err
+		}
+		defer release() // reached only if the exec fails
+		env = append(env, kept)
 	}
 	if e.Shutdown != nil {
 		if _, err := os.Stat(exe); err != nil {
@@ -82,10 +108,6 @@ func (e Exec) Restart(ctx context.Context, exe string) (Outcome, error) {
 	args := e.Args
 	if args == nil {
 		args = os.Args
-	}
-	env := e.Env
-	if env == nil {
-		env = os.Environ()
 	}
 	if err := e.restart(ctx, exe, args, env); err != nil {
 		return NotStarted, err

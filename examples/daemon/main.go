@@ -44,6 +44,7 @@ var version = "0.0.0"
 
 type config struct {
 	addr, feed, key, state, pidFile    string
+	restart                            string
 	interval, confirmTimeout           time.Duration
 	readyTimeout, probation, drainTime time.Duration
 }
@@ -65,13 +66,18 @@ func main() {
 	flag.DurationVar(&c.readyTimeout, "ready-timeout", 30*time.Second, "how long a new version has to become ready")
 	flag.DurationVar(&c.probation, "probation", 2*time.Second, "how long a ready new version waits while this one serves")
 	flag.DurationVar(&c.drainTime, "drain", 30*time.Second, "how long requests in flight may take after a handoff")
+	flag.StringVar(&c.restart, "restart", "handoff", "how a new version starts: handoff (a second process takes the listener over) or exec (in place, the socket kept open)")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version)
 		return
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("app", "daemon", "version", version, "pid", os.Getpid())
-	if err := run(c, log); err != nil {
+	runner := run
+	if c.restart == "exec" {
+		runner = runExec
+	}
+	if err := runner(c, log); err != nil {
 		log.Error("daemon: " + err.Error())
 		os.Exit(1)
 	}
@@ -138,7 +144,7 @@ func run(c config, log *slog.Logger) error {
 	return drainer.Drain(drainCtx, ln)
 }
 
-func newUpdater(c config, h *restart.Handoff, log *slog.Logger) (*update.Updater, error) {
+func newUpdater(c config, r restart.Restarter, log *slog.Logger) (*update.Updater, error) {
 	if c.feed == "" || c.key == "" {
 		return nil, errors.New("-feed and -key are required")
 	}
@@ -156,7 +162,7 @@ func newUpdater(c config, h *restart.Handoff, log *slog.Logger) (*update.Updater
 		Source:         feed.New(c.feed),
 		Verifier:       keys,
 		StateDir:       c.state,
-		Restarter:      h,
+		Restarter:      r,
 		ConfirmTimeout: c.confirmTimeout,
 		Logger:         log,
 	})

@@ -44,6 +44,7 @@ func main() {
 	stateDir := flag.String("state", "", "state directory (default: the user config dir)")
 	quiet := flag.Bool("q", false, "do not print the steps of an update")
 	reportURL := flag.String("report", "", "URL to POST update events to, such as http://127.0.0.1:8080/events")
+	forget := flag.String("forget", "", "offer this release again although it failed here before")
 	flag.Parse()
 
 	if *showVersion {
@@ -57,7 +58,7 @@ func main() {
 	}
 	if src != nil {
 		send, flush := reporter(*reportURL)
-		if err := selfUpdate(src, *keyFile, *stateDir, *quiet, send); err != nil {
+		if err := selfUpdate(src, *keyFile, *stateDir, *forget, *quiet, send); err != nil {
 			fmt.Fprintln(os.Stderr, "hello: update failed:", err)
 		}
 		flush()
@@ -65,7 +66,7 @@ func main() {
 	fmt.Printf("hello %s\n", version)
 }
 
-func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool, send func(update.Event)) error {
+func selfUpdate(src source.Source, keyFile, stateDir, forget string, quiet bool, send func(update.Event)) error {
 	pem, err := os.ReadFile(keyFile)
 	if err != nil {
 		return fmt.Errorf("reading the public key: %w", err)
@@ -110,6 +111,13 @@ func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool, send fu
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	if forget != "" {
+		if had, err := u.Forget(forget); err != nil {
+			return err
+		} else if had && !quiet {
+			fmt.Fprintf(os.Stderr, "  %s is offered again\n", forget)
+		}
+	}
 	// This version got this far, so it works: confirm it if an earlier run
 	// installed it (a no-op otherwise).
 	if err := u.Confirm(ctx); err != nil {
@@ -118,6 +126,9 @@ func selfUpdate(src source.Source, keyFile, stateDir string, quiet bool, send fu
 	res, err := u.Check(ctx) // re-executes into the new version on success
 	if err != nil {
 		return err
+	}
+	for _, sk := range res.Skipped {
+		fmt.Fprintf(os.Stderr, "  skipped %s: %s (since %s; -forget %s offers it again)\n", sk.Version, sk.Why, sk.Since.Format(time.RFC3339), sk.Version)
 	}
 	if !res.Updated && !quiet {
 		fmt.Fprintf(os.Stderr, "  up to date (%s)\n", version)

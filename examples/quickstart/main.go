@@ -36,6 +36,8 @@ func main() {
 	feedURL := flag.String("feed", "https://updates.example.com/hello/", "URL of the signed feed")
 	flag.Parse()
 
+	// New comes first, before any work: it answers the probe an updater
+	// runs on a staged copy of this program (see update.ProbeEnv).
 	u, err := update.New(update.Options{
 		App:      "hello",
 		Version:  version,

@@ -183,8 +183,12 @@ func checkSignatures(env *Envelope, v verify.Verifier) error {
 		}
 		ids = append(ids, s.KeyID)
 	}
-	return fmt.Errorf("feed: no signature by a pinned key (signed by %s): %w",
-		strings.Join(ids, ", "), verify.ErrBadSignature)
+	pinned := "the verifier's keys"
+	if k, ok := v.(interface{ IDs() []string }); ok {
+		pinned = strings.Join(k.IDs(), ", ")
+	}
+	return fmt.Errorf("feed: no signature by a pinned key (signed by %s; pinned: %s): %w",
+		strings.Join(ids, ", "), pinned, verify.ErrBadSignature)
 }
 
 // decodeJSON decodes exactly one JSON value from data into v.
