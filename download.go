@@ -48,16 +48,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 			}
 			u.log.Info("update: resuming download", "asset", a.Name, "offset", written, "attempt", attempt, "err", lastErr)
 		}
-		rc, err := u.o.Source.Open(ctx, a, written)
-		if err != nil {
-			if !retryable(ctx, err) {
-				return nil, err
-			}
-			lastErr = err
-			continue
-		}
-		n, err := u.copyCapped(ctx, p, rc, written, limit, a)
-		rc.Close()
+		n, err := u.attempt(ctx, p, a, written, limit)
 		written += n
 		st.bytes = written
 		if err == nil {
@@ -76,6 +67,26 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 		return nil, lastErr
 	}
 	return nil, fmt.Errorf("%w after %d attempts: %w", ErrTruncated, u.o.Retries+1, lastErr)
+}
+
+// attempt opens the asset at offset written and streams it into the
+// pipeline under the stall watchdog. A stall is an error wrapping
+// ErrStalled, which the caller resumes like a broken connection.
+func (u *Updater) attempt(ctx context.Context, p *pipeline, a source.Asset, written, limit int64) (int64, error) {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := u.o.Source.Open(actx, a, written)
+	if err != nil {
+		return 0, err
+	}
+	wctx, w, stop := u.watch(actx, rc)
+	n, err := u.copyCapped(wctx, p, w.reader(rc), written, limit, a)
+	stop()
+	rc.Close()
+	if err != nil && w.stalled.Load() && ctx.Err() == nil {
+		err = fmt.Errorf("%w: less than %d bytes in %v from %s", ErrStalled, u.o.StallBytes, u.o.StallInterval, a.Name)
+	}
+	return n, err
 }
 
 // copyCapped feeds src into the pipeline until EOF, failing as soon as more

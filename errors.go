@@ -40,6 +40,10 @@ var (
 	ErrWrongApp = errors.New("update: metadata is for another app")
 	// ErrTooLarge means the download is larger than the metadata promised.
 	ErrTooLarge = errors.New("update: download larger than promised")
+	// ErrStalled means a download made too little progress for too long
+	// (see Options.StallInterval) and was cut; it is resumed like a broken
+	// connection, and returned only when every retry stalled too.
+	ErrStalled = errors.New("update: download stalled")
 	// ErrTruncated means the download stayed shorter than promised after
 	// every resume attempt.
 	ErrTruncated = errors.New("update: download shorter than promised")

@@ -70,6 +70,11 @@ type Options struct {
 	// waiting 1, 2, 4, 8... seconds (at most 30) between tries, so that the
 	// default outlasts a short outage of about a minute. If zero, 6.
 	Retries int
+	// StallInterval and StallBytes are the stall watchdog of a download:
+	// an attempt that reads less than StallBytes in any StallInterval is
+	// cut and resumed from its last byte. If zero, 30 s and 16 KiB.
+	StallInterval time.Duration
+	StallBytes    int64
 	// MaxStarts is how many times a pending version may start without
 	// calling Confirm: the start after the MaxStarts-th rolls it back, in
 	// New. The first start after the install counts as one. If zero, 3.
@@ -174,6 +179,12 @@ func (o *Options) setDefaults() (off error) {
 	}
 	if o.MaxStarts == 0 {
 		o.MaxStarts = 3
+	}
+	if o.StallInterval <= 0 {
+		o.StallInterval = defaultStallInterval
+	}
+	if o.StallBytes <= 0 {
+		o.StallBytes = defaultStallBytes
 	}
 	if o.RoundTimeout == 0 {
 		o.RoundTimeout = 30 * time.Minute

@@ -67,6 +67,7 @@ type Repo struct {
 	releases []feed.Release    // newest last
 	files    map[string][]byte // asset bytes by name
 	tamper   map[string]func([]byte) []byte
+	trickle  map[string]time.Duration // one byte per this, for the asset named
 	srv      *httptest.Server
 
 	feeds, assets atomic.Int64
@@ -96,6 +97,7 @@ func NewRepo(t testing.TB, app string) *Repo {
 		history:  make(map[int64][]byte),
 		files:    make(map[string][]byte),
 		tamper:   make(map[string]func([]byte) []byte),
+		trickle:  make(map[string]time.Duration),
 		// Counters start from the clock, as the feed server's do, so that
 		// a test may move a program between repositories.
 		serial: time.Now().Unix(),
@@ -244,6 +246,20 @@ func (r *Repo) Tamper(name string, f func([]byte) []byte) {
 	r.tamper[name] = f
 }
 
+// Trickle serves asset name one byte per every, after its headers: a
+// mirror that keeps the connection alive and never finishes.
+func (r *Repo) Trickle(name string, every time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trickle[name] = every
+}
+
+func (r *Repo) trickleOf(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.trickle[name]
+}
+
 // MixAndMatch serves the signed file of version from as the file of
 // version to: both are genuine, but not for that name.
 func (r *Repo) MixAndMatch(from, to string) {
@@ -344,7 +360,7 @@ func (m *memSource) Releases(_ context.Context, v verify.Verifier) (*source.List
 	return l, nil
 }
 
-func (m *memSource) Open(_ context.Context, a source.Asset, offset int64) (io.ReadCloser, error) {
+func (m *memSource) Open(ctx context.Context, a source.Asset, offset int64) (io.ReadCloser, error) {
 	b, ok := m.r.file(a.Name)
 	if !ok {
 		return nil, fmt.Errorf("updatetest: %w: asset %s", source.ErrNotFound, a.Name)
@@ -352,7 +368,39 @@ func (m *memSource) Open(_ context.Context, a source.Asset, offset int64) (io.Re
 	if offset < 0 || offset > int64(len(b)) {
 		return nil, fmt.Errorf("updatetest: offset %d out of range", offset)
 	}
+	if d := m.r.trickleOf(a.Name); d > 0 {
+		return &trickler{ctx: ctx, r: bytes.NewReader(b[offset:]), every: d, done: make(chan struct{})}, nil
+	}
 	return io.NopCloser(bytes.NewReader(b[offset:])), nil
+}
+
+// trickler reads one byte per every, until its context ends or it is
+// closed.
+type trickler struct {
+	ctx   context.Context
+	r     io.Reader
+	every time.Duration
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (t *trickler) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	select {
+	case <-t.ctx.Done():
+		return 0, t.ctx.Err()
+	case <-t.done:
+		return 0, io.ErrClosedPipe
+	case <-time.After(t.every):
+	}
+	return t.r.Read(p[:1])
+}
+
+func (t *trickler) Close() error {
+	t.once.Do(func() { close(t.done) })
+	return nil
 }
 
 // URL serves the repository over HTTP on 127.0.0.1 (started on first call,
@@ -380,6 +428,21 @@ func (r *Repo) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		b, ok := r.file(rest)
 		if !ok {
 			http.NotFound(w, req)
+			return
+		}
+		if d := r.trickleOf(rest); d > 0 {
+			w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+			w.WriteHeader(http.StatusOK)
+			rc := http.NewResponseController(w)
+			for i := range b {
+				select {
+				case <-req.Context().Done():
+					return
+				case <-time.After(d):
+				}
+				w.Write(b[i : i+1])
+				rc.Flush()
+			}
 			return
 		}
 		http.ServeContent(w, req, rest, time.Time{}, bytes.NewReader(b))

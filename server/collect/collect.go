@@ -52,7 +52,6 @@ const (
 	maxRuns = 1024
 )
 
-
 // Collector is an http.Handler that takes the events that programs POST
 // with report.Reporter (one JSON Event per request, Content-Type
 // application/json) and keeps them as deployments in Store, where Handler
