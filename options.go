@@ -95,6 +95,9 @@ type Options struct {
 	// minutes: a large download over a slow link fits, a hung one does not
 	// block for a day. Check and Install are bounded by their ctx only.
 	RoundTimeout time.Duration
+	// Labels name groups this machine belongs to ("canary", "eu-west"),
+	// for pins in the feed that hold a group at a version.
+	Labels []string
 	// Machine names this machine in events. If empty, os.Hostname().
 	Machine string
 

@@ -2,6 +2,7 @@ package update
 
 import (
 	"fmt"
+	"time"
 
 	"slices"
 	"strings"
@@ -21,23 +22,48 @@ type candidate struct {
 	version *semver.Version
 }
 
+// chooser holds what the choice of a release depends on besides the
+// releases: the running version, channel and platform, the bad marks, and
+// the fleet rules (rollouts by install ID, pins).
+type chooser struct {
+	current               *semver.Version
+	channel, goos, goarch string
+	bad                   func(string) *badMark
+	app, installID        string
+	labels                []string
+	now                   time.Time
+	pins                  []source.Pin
+}
+
 // choose picks the newest release newer than current that the channel
-// allows, that did not fail here before, and that has an asset for the
-// platform. Newer releases passed over because they failed here are
-// returned as skipped, newest first, so that nobody is told "newest" when
-// it is not. It is pure so the rules can be tested in a table.
-func choose(rels []source.Release, current *semver.Version, channel, goos, goarch string, bad func(string) *badMark) (*candidate, []Skipped, error) {
+// allows, that did not fail here before, that a rollout offers this
+// machine, that a pin allows, and that has an asset for the platform.
+// Newer releases passed over because they failed here are returned as
+// skipped and those a rollout does not offer yet as notYet, newest first,
+// so that nobody is told "newest" when it is not. It is pure so the rules
+// can be tested in a table.
+func (ch chooser) choose(rels []source.Release) (*candidate, []Skipped, []NotYet, error) {
+	current, channel, goos, goarch := ch.current, ch.channel, ch.goos, ch.goarch
+	pin := pinned(ch.pins, ch.installID, ch.labels)
 	var best *candidate
 	var noAsset []string
-	var offered []string
+	var offered_ []string
 	var skipped []Skipped
+	var notYet []NotYet
 	for _, r := range rels {
 		v, err := semver.NewVersion(r.Version)
 		if err != nil || !v.GreaterThan(current) || !channelAllows(channel, v) {
 			continue
 		}
-		if b := bad(v.Original()); b != nil {
+		if pin != "" && !sameVersion(pin, v.Original()) {
+			continue
+		}
+		if b := ch.bad(v.Original()); b != nil {
 			skipped = append(skipped, Skipped{Version: v.Original(), Why: b.Why, Since: b.Since})
+			continue
+		}
+		if ok, at := offered(r.Rollout, bucket(ch.installID, ch.app, v.Original()), ch.now); !ok {
+			notYet = append(notYet, NotYet{Version: v.Original(), At: at})
 			continue
 		}
 		if best != nil && !v.GreaterThan(best.version) {
@@ -46,27 +72,38 @@ func choose(rels []source.Release, current *semver.Version, channel, goos, goarc
 		a, ok := assetFor(r.Assets, goos, goarch)
 		if !ok {
 			noAsset = append(noAsset, r.Version)
-			offered = append(offered, platforms(r.Assets)...)
+			offered_ = append(offered_, platforms(r.Assets)...)
 			continue
 		}
 		best = &candidate{release: r, asset: a, version: v}
 	}
-	slices.SortFunc(skipped, func(a, b Skipped) int {
-		return semver.MustParse(b.Version).Compare(semver.MustParse(a.Version))
-	})
+	newestFirst := func(a, b string) int { return semver.MustParse(b).Compare(semver.MustParse(a)) }
+	slices.SortFunc(skipped, func(a, b Skipped) int { return newestFirst(a.Version, b.Version) })
+	slices.SortFunc(notYet, func(a, b NotYet) int { return newestFirst(a.Version, b.Version) })
 	if best != nil {
-		// Skipped releases older than the choice do not matter.
-		skipped = slices.DeleteFunc(skipped, func(s Skipped) bool { return !semver.MustParse(s.Version).GreaterThan(best.version) })
-		return best, skipped, nil
+		// Releases older than the choice do not matter.
+		older := func(v string) bool { return !semver.MustParse(v).GreaterThan(best.version) }
+		skipped = slices.DeleteFunc(skipped, func(s Skipped) bool { return older(s.Version) })
+		notYet = slices.DeleteFunc(notYet, func(n NotYet) bool { return older(n.Version) })
+		return best, skipped, notYet, nil
 	}
 	if len(noAsset) > 0 {
-		return nil, skipped, fmt.Errorf("%w: %s/%s in %s; on offer: %s", ErrNoAsset, goos, goarch, strings.Join(noAsset, ", "), offerList(offered))
+		return nil, skipped, notYet, fmt.Errorf("%w: %s/%s in %s; on offer: %s", ErrNoAsset, goos, goarch, strings.Join(noAsset, ", "), offerList(offered_))
 	}
 	msg := fmt.Sprintf("%s is the newest on channel %q", current.Original(), channelName(channel))
-	if len(skipped) > 0 {
+	switch {
+	case pin != "":
+		msg = fmt.Sprintf("this machine is pinned at %s", pin)
+	case len(skipped) > 0:
 		msg = fmt.Sprintf("no installable release newer than %s on channel %q: skipped %s (%s)", current.Original(), channelName(channel), skipped[0].Version, skipped[0].Why)
+	case len(notYet) > 0:
+		when := "not scheduled yet"
+		if !notYet[0].At.IsZero() {
+			when = "from " + notYet[0].At.Format(time.RFC3339)
+		}
+		msg = fmt.Sprintf("%s is rolling out and not offered to this machine yet (%s)", notYet[0].Version, when)
 	}
-	return nil, skipped, fmt.Errorf("%w: %s", ErrUpToDate, msg)
+	return nil, skipped, notYet, fmt.Errorf("%w: %s", ErrUpToDate, msg)
 }
 
 // named finds the release with exactly the given version, for an explicit

@@ -55,7 +55,7 @@ func TestChoose(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cur := semver.MustParse(c.current)
-			got, _, err := choose(all, cur, c.channel, c.os, c.arch, c.bad)
+			got, _, _, err := chooser{current: cur, channel: c.channel, goos: c.os, goarch: c.arch, bad: c.bad}.choose(all)
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Fatalf("got %v, %v; want error %v", got, err, c.err)
@@ -113,11 +113,11 @@ func TestChooseSaysWhatItSkipped(t *testing.T) {
 		}
 		return nil
 	}
-	c, skipped, err := choose(rels, semver.MustParse("1.0.0"), "", "linux", "amd64", bad)
+	c, skipped, _, err := chooser{current: semver.MustParse("1.0.0"), goos: "linux", goarch: "amd64", bad: bad}.choose(rels)
 	if err != nil || c.version.Original() != "1.2.0" || len(skipped) != 1 || skipped[0].Version != "1.3.0" {
 		t.Fatalf("choose = %v, %+v, %v; want 1.2.0 with 1.3.0 skipped", c, skipped, err)
 	}
-	_, skipped, err = choose(rels, semver.MustParse("1.2.0"), "", "linux", "amd64", bad)
+	_, skipped, _, err = chooser{current: semver.MustParse("1.2.0"), goos: "linux", goarch: "amd64", bad: bad}.choose(rels)
 	if !errors.Is(err, ErrUpToDate) || len(skipped) != 1 || strings.Contains(err.Error(), "newest") || !strings.Contains(err.Error(), "1.3.0") {
 		t.Fatalf("choose from 1.2.0 = %+v, %v; want up to date naming the skipped 1.3.0, not \"newest\"", skipped, err)
 	}

@@ -29,6 +29,9 @@ type state struct {
 	// Bad lists releases that failed here; they are skipped, and said to be,
 	// until Forget.
 	Bad []badMark `json:"bad,omitempty"`
+	// InstallID is this installation's random ID, made once: its bucket
+	// in staged rollouts, and what pins name.
+	InstallID string `json:"install_id,omitempty"`
 
 	// legacySerial is the one counter of a state file written before
 	// counters were kept per origin. It protects the first origin seen,
@@ -67,13 +70,14 @@ func (s *state) UnmarshalJSON(data []byte) error {
 	var raw struct {
 		Origins map[string]*origin `json:"origins"`
 		Pending *pending           `json:"pending"`
-		Bad     json.RawMessage    `json:"bad"`
-		Serial  int64              `json:"serial"`
+		Bad       json.RawMessage    `json:"bad"`
+		Serial    int64              `json:"serial"`
+		InstallID string             `json:"install_id"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	*s = state{Origins: raw.Origins, Pending: raw.Pending, legacySerial: raw.Serial}
+	*s = state{Origins: raw.Origins, Pending: raw.Pending, InstallID: raw.InstallID, legacySerial: raw.Serial}
 	if len(raw.Bad) == 0 || string(raw.Bad) == "null" {
 		return nil
 	}

@@ -10,8 +10,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -41,6 +43,8 @@ type Updater struct {
 	current  *semver.Version // the running version, or the one installed since
 	timer    *time.Timer     // rolls back an unconfirmed version at its deadline
 	replaced bool            // the Restarter handed over to another process; this one is on its way out
+
+	installID atomic.Pointer[string] // this installation's ID, once the state has one
 }
 
 // Result says what Check, Find or Install did.
@@ -52,6 +56,9 @@ type Result struct {
 	// Skipped lists newer releases that were passed over because they
 	// failed here before (see Updater.Forget), newest first.
 	Skipped []Skipped
+	// NotYet lists newer releases that a staged rollout does not offer
+	// this machine yet, newest first.
+	NotYet []NotYet
 }
 
 // New returns an Updater. Call it first thing in main: it answers the
@@ -151,14 +158,14 @@ func (u *Updater) Install(ctx context.Context, version string) (*Result, error) 
 	if err != nil {
 		return &Result{From: u.o.Version}, &Error{Step: StepFind, From: u.o.Version, Err: fmt.Errorf("version %q: %w", version, err)}
 	}
-	return u.run(ctx, func(rels []source.Release, s *state) (*candidate, []Skipped, error) {
-		c, err := named(rels, want, u.o.OS, u.o.Arch)
+	return u.run(ctx, func(l *source.Listing, s *state) (*candidate, []Skipped, []NotYet, error) {
+		c, err := named(l.Releases, want, u.o.OS, u.o.Arch)
 		if err == nil {
 			if b := s.badMarkOf(c.version.Original()); b != nil {
 				u.log.Warn("update: installing a release marked bad, as asked", "version", b.Version, "why", b.Why, "since", b.Since)
 			}
 		}
-		return c, nil, err
+		return c, nil, nil, err
 	}, true)
 }
 
@@ -246,11 +253,14 @@ func (u *Updater) pendingIsMe(s *state) bool {
 }
 
 // picker chooses the release to install from a trusted listing.
-type picker func(rels []source.Release, s *state) (*candidate, []Skipped, error)
+type picker func(l *source.Listing, s *state) (*candidate, []Skipped, []NotYet, error)
 
 // newest is the picker of Check and Find.
-func (u *Updater) newest(rels []source.Release, s *state) (*candidate, []Skipped, error) {
-	return choose(rels, u.current, u.o.Channel, u.o.OS, u.o.Arch, s.badMarkOf)
+func (u *Updater) newest(l *source.Listing, s *state) (*candidate, []Skipped, []NotYet, error) {
+	return chooser{
+		current: u.current, channel: u.o.Channel, goos: u.o.OS, goarch: u.o.Arch, bad: s.badMarkOf,
+		app: u.o.App, installID: s.InstallID, labels: u.o.Labels, now: u.now(), pins: l.Pins,
+	}.choose(l.Releases)
 }
 
 func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, error) {
@@ -283,8 +293,8 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	if install {
 		u.clean()
 	}
-	c, skipped, err := u.find(ctx, s, pick)
-	res.Skipped = skipped
+	c, skipped, notYet, err := u.find(ctx, s, pick)
+	res.Skipped, res.NotYet = skipped, notYet
 	if err != nil {
 		return res, err
 	}
@@ -334,23 +344,32 @@ func (u *Updater) clean() {
 }
 
 // find lists releases, applies the trust rules and picks a release.
-func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, []Skipped, error) {
+func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, []Skipped, []NotYet, error) {
 	st := u.begin(StepFind, "")
 	l, err := u.o.Source.Releases(ctx, u.o.Verifier)
 	if err != nil {
-		return nil, nil, st.end(err)
+		return nil, nil, nil, st.end(err)
 	}
 	next, changed, err := admit(s, l, u.o.App, u.now())
 	if err != nil {
-		return nil, nil, st.end(err)
+		return nil, nil, nil, st.end(err)
+	}
+	if next.InstallID == "" {
+		// Made once and kept: the machine's place in every rollout.
+		next.InstallID, changed = newInstallID(), true
 	}
 	if changed {
 		if err := saveState(u.o.StateDir, next); err != nil {
-			return nil, nil, st.end(err)
+			return nil, nil, nil, st.end(err)
 		}
 		*s = *next
 	}
-	c, skipped, err := pick(l.Releases, s)
+	u.installID.Store(&s.InstallID)
+	if slices.ContainsFunc(l.Withdrawn, func(v string) bool { return sameVersion(v, u.current.Original()) }) {
+		st.end(nil)
+		return nil, nil, nil, u.withdraw(ctx, s)
+	}
+	c, skipped, notYet, err := pick(l, s)
 	for _, sk := range skipped {
 		u.log.Warn("update: skipping a newer release that failed here", "version", sk.Version, "why", sk.Why, "since", sk.Since,
 			"hint", "Updater.Forget offers it again")
@@ -358,13 +377,13 @@ func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, 
 	if errors.Is(err, ErrUpToDate) {
 		// Being up to date is news, not a failure of the step.
 		st.end(nil)
-		return nil, skipped, &Error{Step: StepFind, From: u.o.Version, Err: err}
+		return nil, skipped, notYet, &Error{Step: StepFind, From: u.o.Version, Err: err}
 	}
 	if err != nil {
-		return nil, skipped, st.end(err)
+		return nil, skipped, notYet, st.end(err)
 	}
 	st.ev.To = c.version.Original()
-	return c, skipped, st.end(nil)
+	return c, skipped, notYet, st.end(nil)
 }
 
 // install swaps the staged file in and records the release as pending.
@@ -519,4 +538,36 @@ func (u *Updater) executableNames(a string) []string {
 		names = append([]string{a}, names...)
 	}
 	return names
+}
+
+// InstallID is this installation's random ID, made at the first look and
+// kept in the state directory: its place in staged rollouts, and what a
+// pin names. It is empty before the first Check or Find.
+func (u *Updater) InstallID() string {
+	if p := u.installID.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// withdraw takes the running version back because the source withdrew it
+// (an aborted rollout): the previous binary is put back, if there is one,
+// and started. The caller holds the locks.
+func (u *Updater) withdraw(ctx context.Context, s *state) error {
+	cur := u.current.Original()
+	st := u.begin(StepRollback, "")
+	s.markBad(cur, "withdrawn by the publisher", u.now())
+	s.Pending = nil
+	if err := saveState(u.o.StateDir, s); err != nil {
+		return st.end(err)
+	}
+	if err := u.o.Applier.Revert(ctx, u.o.Target); err != nil {
+		return st.end(fmt.Errorf("%w: %s was withdrawn, and there is no earlier version to go back to: %w", ErrRolledBack, cur, err))
+	}
+	st.end(nil)
+	out, err := u.o.Restarter.Restart(ctx, u.o.Target)
+	if err == nil {
+		u.restarted(out)
+	}
+	return &Error{Step: StepRollback, From: cur, Err: errors.Join(fmt.Errorf("%w: %s was withdrawn by the publisher", ErrRolledBack, cur), err)}
 }

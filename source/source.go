@@ -72,6 +72,42 @@ type Listing struct {
 	Expires time.Time
 	// Releases in any order.
 	Releases []Release
+	// Pins hold chosen machines at a version: they neither upgrade past it
+	// nor are offered another release while the pin stands.
+	Pins []Pin
+	// Withdrawn lists versions taken back (a rollout aborted): machines
+	// that run one go back to the release they had before, if they still
+	// have it.
+	Withdrawn []string
+}
+
+// Rollout stages a release over a fleet: each installation is offered it
+// once its own stable bucket (a hash of its install ID, the app and the
+// version) falls under the current fraction. The client decides from
+// signed data alone, so rollouts work from a folder or a bucket.
+type Rollout struct {
+	// Phases are fractions with the time each starts, in order; the
+	// current fraction is that of the last phase started. Before the first
+	// phase starts nobody is offered the release.
+	Phases []Phase
+	// Paused freezes the rollout at Percent: nobody new is offered it.
+	Paused bool
+	// Percent is the fraction while paused, or the plain current fraction
+	// of a rollout without phases.
+	Percent float64
+}
+
+// Phase is one step of a rollout.
+type Phase struct {
+	Percent float64   // 0 to 100
+	Start   time.Time // when this fraction applies
+}
+
+// Pin holds the machines it names at Version.
+type Pin struct {
+	Version    string
+	InstallIDs []string // machines by their install ID
+	Labels     []string // machines by a label they set in Options.Labels
 }
 
 // Release is one version of the program.
@@ -84,6 +120,9 @@ type Release struct {
 	Notes string
 	// Assets are the files of the release, one per platform or so.
 	Assets []Asset
+	// Rollout, when not nil, stages the release over the fleet; nil offers
+	// it to every machine.
+	Rollout *Rollout
 }
 
 // Asset is one downloadable file of a release.

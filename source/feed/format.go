@@ -45,6 +45,33 @@ type Payload struct {
 	Expires time.Time `json:"expires"`
 	// Releases in any order.
 	Releases []Release `json:"releases"`
+	// Pins hold chosen machines (by install ID or label) at a version.
+	Pins []Pin `json:"pins,omitempty"`
+	// Withdrawn versions are taken back: machines running one go back to
+	// the release before it.
+	Withdrawn []string `json:"withdrawn,omitempty"`
+}
+
+// Rollout stages a release over a fleet (see source.Rollout): phases of a
+// percentage and the time it applies from, or, paused or without phases,
+// a plain percentage.
+type Rollout struct {
+	Phases  []Phase `json:"phases,omitempty"`
+	Paused  bool    `json:"paused,omitempty"`
+	Percent float64 `json:"percent,omitempty"`
+}
+
+// Phase is one step of a rollout.
+type Phase struct {
+	Percent float64   `json:"percent"`
+	Start   time.Time `json:"start"`
+}
+
+// Pin holds machines at a version.
+type Pin struct {
+	Version    string   `json:"version"`
+	InstallIDs []string `json:"install_ids,omitempty"`
+	Labels     []string `json:"labels,omitempty"`
 }
 
 // Release is one version in a feed.
@@ -57,6 +84,9 @@ type Release struct {
 	Notes string `json:"notes,omitempty"`
 	// Assets are the release's files.
 	Assets []Asset `json:"assets"`
+	// Rollout, if set, stages the release; absent, every machine is
+	// offered it.
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
 // Asset is one file of a release.
@@ -272,9 +302,18 @@ func (p *Payload) Listing(base *url.URL) (*source.Listing, error) {
 	if base == nil || !base.IsAbs() {
 		return nil, fmt.Errorf("feed: listing needs an absolute base URL, got %v", base)
 	}
-	l := &source.Listing{App: p.App, Serial: p.Serial, Expires: p.Expires}
+	l := &source.Listing{App: p.App, Serial: p.Serial, Expires: p.Expires, Withdrawn: p.Withdrawn}
+	for _, pin := range p.Pins {
+		l.Pins = append(l.Pins, source.Pin{Version: pin.Version, InstallIDs: pin.InstallIDs, Labels: pin.Labels})
+	}
 	for _, r := range p.Releases {
 		sr := source.Release{Version: r.Version, Published: r.Published, Notes: r.Notes}
+		if ro := r.Rollout; ro != nil {
+			sr.Rollout = &source.Rollout{Paused: ro.Paused, Percent: ro.Percent}
+			for _, ph := range ro.Phases {
+				sr.Rollout.Phases = append(sr.Rollout.Phases, source.Phase{Percent: ph.Percent, Start: ph.Start})
+			}
+		}
 		for _, a := range r.Assets {
 			ref, err := url.Parse(a.URL)
 			if err != nil {
