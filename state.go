@@ -68,8 +68,8 @@ type pending struct {
 // counters were kept per origin ("serial", and "bad" as plain versions).
 func (s *state) UnmarshalJSON(data []byte) error {
 	var raw struct {
-		Origins map[string]*origin `json:"origins"`
-		Pending *pending           `json:"pending"`
+		Origins   map[string]*origin `json:"origins"`
+		Pending   *pending           `json:"pending"`
 		Bad       json.RawMessage    `json:"bad"`
 		Serial    int64              `json:"serial"`
 		InstallID string             `json:"install_id"`
