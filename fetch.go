@@ -102,9 +102,10 @@ func (u *Updater) extract(ctx context.Context, c *candidate, f *os.File) (string
 		Asset: c.asset.Name,
 		App:   u.o.App,
 		GOOS:  u.o.OS,
-		// The source's name for it (the feed says it), and the name the
-		// installed program goes by, as well as the usual ones.
-		Names: u.executableNames(c.asset.Executable),
+		// The name the installed program goes by, as well as the usual
+		// ones; or exactly the one the source names.
+		Names:      u.executableNames(),
+		Executable: c.asset.Executable,
 		Limit: u.o.MaxAssetSize,
 	})
 	st.bytes = n

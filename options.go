@@ -216,7 +216,7 @@ func (o *Options) devBuild() error {
 		}
 		return nil
 	}
-	if _, err := semver.NewVersion(o.Version); err != nil || o.Version == "(devel)" {
+	if v, err := semver.NewVersion(o.Version); err != nil || o.Version == "(devel)" || isDevPrerelease(v) {
 		return fmt.Errorf("%w: Version %q is not a release (set it with -ldflags \"-X main.version=1.2.3\", or set AllowDevBuild)", ErrDevBuild, o.Version)
 	}
 	if o.self && inBuildCache(o.Target) {
@@ -248,4 +248,11 @@ func (o *Options) mainVersion() (string, error) {
 		return "", errors.New("no build information")
 	}
 	return bi.Main.Version, nil
+}
+
+// isDevPrerelease reports a version such as 0.0.0-dev or 1.3.0-dev.5, which
+// semver parses but which names a development build, not a release.
+func isDevPrerelease(v *semver.Version) bool {
+	first, _, _ := strings.Cut(v.Prerelease(), ".")
+	return strings.EqualFold(first, "dev")
 }

@@ -83,14 +83,25 @@ func runProbe(ctx context.Context, path, dir, want string) error {
 
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Env = append(os.Environ(), ProbeEnv+"="+answer.Name())
-	// Output is not read: the answer comes through the file. A child (or a
-	// grandchild it left) holding stdout can therefore not hold the probe.
-	cmd.Stdout, cmd.Stderr = nil, nil
-	cmd.WaitDelay = probeWaitDelay
-	ownProcessGroup(cmd)
-	runErr := cmd.Run()
+	var runErr error
+	for attempt, wait := 1, 5*time.Millisecond; ; attempt, wait = attempt+1, wait*2 {
+		cmd := exec.CommandContext(ctx, path)
+		cmd.Env = append(os.Environ(), ProbeEnv+"="+answer.Name())
+		// Output is not read: the answer comes through the file. A child (or
+		// a grandchild it left) holding stdout can therefore not hold the
+		// probe.
+		cmd.Stdout, cmd.Stderr = nil, nil
+		cmd.WaitDelay = probeWaitDelay
+		ownProcessGroup(cmd)
+		runErr = cmd.Run()
+		// "Text file busy": a child that another goroutine forked while the
+		// staged file was open for writing still holds it, for the few
+		// milliseconds until its own exec. Not a verdict on the binary.
+		if !textBusy(runErr) || attempt == 6 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(wait)
+	}
 
 	got, rerr := readAnswer(answer.Name())
 	switch {
@@ -105,6 +116,8 @@ func runProbe(ctx context.Context, path, dir, want string) error {
 		return fmt.Errorf("%w: nothing within %v (it was killed)", ErrProbeNoAnswer, probeTimeout)
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case textBusy(runErr):
+		return fmt.Errorf("%w: the staged file stayed busy (%w)", ErrProbeNoAnswer, runErr)
 	case cannotExecute(runErr):
 		return fmt.Errorf("%w: it cannot run here: %w", ErrProbe, runErr)
 	case runErr != nil:

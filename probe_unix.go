@@ -3,6 +3,7 @@
 package update
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -16,3 +17,6 @@ func ownProcessGroup(cmd *exec.Cmd) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
+
+// textBusy reports ETXTBSY: the file is open for writing somewhere.
+func textBusy(err error) bool { return errors.Is(err, syscall.ETXTBSY) }

@@ -416,8 +416,13 @@ func (u *Updater) restart(ctx context.Context, s *state, c *candidate) error {
 		return nil
 	}
 	rerr := u.rollback(ctx, s, "restart failed: "+err.Error())
+	if rerr != nil {
+		// The new binary is still installed and pending: the next start
+		// finishes the rollback (see startupPhase).
+		return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w; rolling back failed too: %w", err, rerr)}
+	}
 	u.current, _ = semver.NewVersion(u.o.Version)
-	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, errors.Join(err, rerr))}
+	return &Error{Step: StepRestart, From: u.o.Version, To: to, Err: fmt.Errorf("%w: %w", ErrRolledBack, err)}
 }
 
 // restarted records what the Restarter did: unless this process still owns
@@ -452,7 +457,12 @@ func (u *Updater) lockAll() (locks, error) {
 		lk, err := lock.TryLock(p)
 		if err != nil {
 			held.unlock()
-			return nil, lockErr(err)
+			if errors.Is(err, lock.ErrLocked) {
+				return nil, lockErr(err)
+			}
+			// A lock that cannot even be opened is a state folder (or a
+			// temporary folder) this program cannot write.
+			return nil, &StateError{Path: p, Err: err}
 		}
 		held = append(held, lk)
 	}
@@ -480,7 +490,7 @@ func targetLockPath(target string) string {
 func lockDir() string {
 	d := filepath.Join(os.TempDir(), "molt-locks")
 	if err := os.Mkdir(d, 0o700); err == nil {
-		os.Chmod(d, 0o1777)
+		os.Chmod(d, 0o777|os.ModeSticky)
 	}
 	return d
 }
@@ -531,13 +541,9 @@ func rootCause(err error) string {
 
 // executableNames are the names the executable may have inside an archive
 // beside those the platform table gives (see archive.Options.Names).
-func (u *Updater) executableNames(a string) []string {
+func (u *Updater) executableNames() []string {
 	base, _ := platform.TrimExe(filepath.Base(u.o.Target))
-	names := []string{base}
-	if a != "" {
-		names = append([]string{a}, names...)
-	}
-	return names
+	return []string{base}
 }
 
 // InstallID is this installation's random ID, made at the first look and
