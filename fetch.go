@@ -106,7 +106,7 @@ func (u *Updater) extract(ctx context.Context, c *candidate, f *os.File) (string
 		// ones; or exactly the one the source names.
 		Names:      u.executableNames(),
 		Executable: c.asset.Executable,
-		Limit: u.o.MaxAssetSize,
+		Limit:      u.o.MaxAssetSize,
 	})
 	st.bytes = n
 	if cerr := out.Close(); err == nil {
