@@ -158,6 +158,14 @@ func (u *Updater) Install(ctx context.Context, version string) (*Result, error) 
 	if err != nil {
 		return &Result{From: u.o.Version}, &Error{Step: StepFind, From: u.o.Version, Err: fmt.Errorf("version %q: %w", version, err)}
 	}
+	u.mu.Lock()
+	cur := u.current
+	u.mu.Unlock()
+	if cur != nil && want.Equal(cur) {
+		// Nothing to do, and nothing to ask the source: never a reinstall.
+		return &Result{From: cur.Original(), To: cur.Original()}, &Error{Step: StepFind, From: cur.Original(), To: cur.Original(),
+			Err: fmt.Errorf("%w: %s is the running version", ErrUpToDate, cur.Original())}
+	}
 	return u.run(ctx, func(l *source.Listing, s *state) (*candidate, []Skipped, []NotYet, error) {
 		c, err := named(l.Releases, want, u.o.OS, u.o.Arch)
 		if err == nil {
@@ -435,8 +443,8 @@ func (u *Updater) restarted(out restart.Outcome) {
 	}
 }
 
-// lockPath is the lock of the state directory; the executable's lock sits
-// beside it (see lockAll).
+// lockPath is the lock of the state directory; the executable's is in the
+// temporary folder (see lockAll).
 func (u *Updater) lockPath() string { return filepath.Join(u.o.StateDir, "lock") }
 
 // locks are the two locks an update holds.
@@ -453,8 +461,11 @@ func (l locks) unlock() {
 // state directories. It fails with ErrInProgress naming the holder.
 func (u *Updater) lockAll() (locks, error) {
 	var held locks
-	for _, p := range []string{u.lockPath(), targetLockPath(u.o.Target)} {
-		lk, err := lock.TryLock(p)
+	try := []func(string) (*lock.Lock, error){lock.TryLock, lock.TryLockTemp}
+	for i, p := range []string{u.lockPath(), targetLockPath(u.o.Target)} {
+		// The executable's lock lives in a shared temporary folder and is
+		// removed when released, so they do not pile up there.
+		lk, err := try[i](p)
 		if err != nil {
 			held.unlock()
 			if errors.Is(err, lock.ErrLocked) {

@@ -24,9 +24,11 @@ import (
 // process's other goroutines keep running meanwhile, so stop serving (close
 // listeners, finish jobs) before restarting.
 //
-// A daemon gives Exec a Shutdown step (such as an http.Server's Shutdown),
-// so requests in flight finish before the process is replaced; without
-// one, an exec cuts them off. For no pause at all, use Handoff.
+// A daemon gives Exec a Shutdown step (an HTTPDrainer's Drain, which also
+// answers a kept-alive client whose request is on its way, where
+// http.Server.Shutdown would close it unanswered), so requests in flight
+// finish before the process is replaced; without one, an exec cuts them
+// off. For no pause at all, use Handoff.
 //
 // The zero value is ready to use.
 type Exec struct {
@@ -39,7 +41,7 @@ type Exec struct {
 	Env []string
 	// Shutdown, if not nil, runs before the exec with a context that ends
 	// after ShutdownTimeout: stop accepting work and finish what is in
-	// flight (srv.Shutdown). If it fails, the exec still goes ahead: the
+	// flight (HTTPDrainer.Drain). If it fails, the exec still goes ahead: the
 	// new version is installed and the old code must not keep serving.
 	Shutdown func(ctx context.Context) error
 	// ShutdownTimeout bounds Shutdown. If zero, DefaultShutdownTimeout.

@@ -16,7 +16,7 @@ import (
 // runExec is the daemon with -restart exec: no second process, but an
 // exec in place that keeps the listening socket open across it. New
 // connections wait in the kernel's queue while the program restarts;
-// requests in flight finish first (srv.Shutdown); the new version takes the
+// requests in flight finish first (HTTPDrainer.Drain); the new version takes the
 // socket back with restart.ExecListen. It is simpler than a handoff, and
 // its only cost is that requests pause for the length of the exec.
 func runExec(c config, log *slog.Logger) error {
@@ -25,15 +25,19 @@ func runExec(c config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{Handler: handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The drainer, not srv.Shutdown: Shutdown closes a kept-alive
+	// connection whose next request is already on its way, and that client
+	// sees an empty reply; the drainer answers it first.
+	drainer := restart.NewHTTPDrainer(srv)
 	ex := restart.Exec{
-		Shutdown:  srv.Shutdown,
+		Shutdown:  func(ctx context.Context) error { return drainer.Drain(ctx, ln) },
 		Listeners: []restart.Addressed{{Listener: ln, Network: "tcp", Address: c.addr}},
 	}
 	u, err := newUpdater(c, ex, log)
 	if err != nil {
 		return err
 	}
-	go srv.Serve(ln)
+	go drainer.Serve(ln)
 	fmt.Printf("daemon %s serving on http://%s\n", version, ln.Addr())
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -30,8 +30,9 @@ var (
 
 // Lock is a held lock. Its zero value is not usable; get one from TryLock.
 type Lock struct {
-	f    *os.File
-	once sync.Once
+	f      *os.File
+	once   sync.Once
+	remove string // the path to remove at Unlock (TryLockTemp), or ""
 }
 
 // TryLock takes the exclusive lock on the file at path, creating the file if
@@ -63,6 +64,36 @@ func TryLock(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// TryLockTemp is TryLock for a lock file in a shared folder that should
+// not pile up: Unlock removes the file while still holding the lock. That
+// is safe because a locker checks, once it holds the lock, that the path
+// still names the file it locked (a remover may have unlinked it in
+// between), and tries again if not. Where files cannot be removed while
+// open (windows), the file stays, as with TryLock.
+func TryLockTemp(path string) (*Lock, error) {
+	for range 8 {
+		l, err := TryLock(path)
+		if err != nil {
+			return nil, err
+		}
+		if sameFile(l.f, path) {
+			if canRemoveOpen {
+				l.remove = path
+			}
+			return l, nil
+		}
+		l.Unlock() // the file was removed under us: lock the new one
+	}
+	return nil, fmt.Errorf("lock %s: %w (the file keeps being replaced)", path, ErrLocked)
+}
+
+// sameFile reports whether path still names the open file f.
+func sameFile(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
 // readHolder reads the PID a holder wrote, for the message only; it reads
 // at most a few bytes, and gives "" when there is none to read.
 func readHolder(f *os.File) string {
@@ -80,6 +111,11 @@ func readHolder(f *os.File) string {
 func (l *Lock) Unlock() error {
 	err := fmt.Errorf("lock: unlock: %w", os.ErrClosed)
 	l.once.Do(func() {
+		if l.remove != "" {
+			// Removed while held, so nobody can lock the name in between
+			// and then lose it; a locker that opened it before checks.
+			os.Remove(l.remove)
+		}
 		err = unlockFile(l.f)
 		// Closing releases the lock too, so even when the explicit unlock
 		// failed the lock is gone once Close succeeds.

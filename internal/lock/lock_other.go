@@ -6,3 +6,6 @@ import "os"
 
 func lockFile(*os.File) error   { return ErrUnsupported }
 func unlockFile(*os.File) error { return ErrUnsupported }
+
+// canRemoveOpen: an open file cannot be removed here.
+const canRemoveOpen = false

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +135,26 @@ func TestMissingDir(t *testing.T) {
 	if errors.Is(err, ErrLocked) {
 		t.Fatal("a missing directory reported as ErrLocked")
 	}
+}
+
+// TestTryLockTempRemovesItsFile: the file goes with the lock, and a second
+// locker after the first let go gets a lock of its own on a new file.
+func TestTryLockTempRemovesItsFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.lock")
+	l, err := TryLockTemp(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryLockTemp(p); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second TryLockTemp while held = %v, want ErrLocked", err)
+	}
+	l.Unlock()
+	if _, err := os.Stat(p); canRemoveOpen && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the lock file is still there after Unlock: %v", err)
+	}
+	l2, err := TryLockTemp(p)
+	if err != nil {
+		t.Fatalf("TryLockTemp after Unlock = %v", err)
+	}
+	l2.Unlock()
 }

@@ -34,3 +34,6 @@ func unlockFile(f *os.File) error {
 	}
 	return nil
 }
+
+// canRemoveOpen: an open file can be unlinked here.
+const canRemoveOpen = true
