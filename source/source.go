@@ -67,6 +67,14 @@ type Listing struct {
 	// replayed old feed cannot hide newer releases. Zero means the source
 	// has no counter.
 	Serial int64
+	// KeyEpoch is, for metadata signed under a key hierarchy (feed.Roots),
+	// the version of the key list that first listed the key that signed
+	// it; zero otherwise. The updater orders counters by (KeyEpoch,
+	// Serial): a higher epoch than seen starts Serial afresh, so a counter
+	// pushed to the top by a stolen key, since revoked, cannot lock out
+	// the key that replaced it (no fast-forward); a lower epoch is a
+	// replay. Zero leaves the epoch seen as it is and compares Serial.
+	KeyEpoch int64
 	// Expires is when the metadata stops being valid, so a frozen mirror
 	// cannot serve a stale feed forever. Zero means no expiry.
 	Expires time.Time
