@@ -30,7 +30,10 @@ import (
 //go:embed update.pub
 var publicKey []byte
 
-var version = "0.0.0" // go build -ldflags "-X main.version=1.2.3"
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+// Left empty, the module's version is used, and a build from a checkout
+// is a development build that never updates itself.
+var version string
 
 func main() {
 	feedURL := flag.String("feed", "https://updates.example.com/hello/", "URL of the signed feed")
