@@ -157,4 +157,25 @@ type Asset struct {
 	// Executable is the name of the executable inside an archive asset; empty
 	// means the updater looks for the app's name.
 	Executable string
+	// Patches make this release's executable from an earlier one's,
+	// for an updater with a Patcher; each comes from signed metadata.
+	Patches []Patch
+}
+
+// Patch is a binary patch (package delta) from one exact earlier
+// executable to this release's executable.
+type Patch struct {
+	// From is the digest of the installed executable it starts from; it is
+	// used only when the installed file hashes to exactly this.
+	From verify.Digest
+	// Name, Size and Digest are the patch file's, and URL locates it as
+	// an asset's URL does.
+	Name   string
+	Size   int64
+	Digest verify.Digest
+	URL    string
+	// ToSize and To are the size and digest of the executable the patch
+	// makes (for an archive asset, of the executable inside it).
+	ToSize int64
+	To     verify.Digest
 }
