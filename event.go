@@ -34,7 +34,11 @@ type Event struct {
 	Machine    string
 	From, To   string // versions; To is empty until a release is chosen
 	Bytes      int64  // bytes moved by the step (download, extract)
-	Err        error  // nil if the step succeeded
+	// Patch is set on a download that fetched a binary patch instead of
+	// the whole release, and Saved is how many bytes that saved.
+	Patch bool
+	Saved int64
+	Err   error // nil if the step succeeded
 }
 
 // Duration is how long the step took.
@@ -84,6 +88,9 @@ func (u *Updater) emit(ev Event) {
 	}
 	if ev.Bytes > 0 {
 		attrs = append(attrs, slog.Int64("bytes", ev.Bytes))
+	}
+	if ev.Patch {
+		attrs = append(attrs, slog.Bool("patch", true), slog.Int64("saved", ev.Saved))
 	}
 	if ev.Err != nil {
 		level = slog.LevelWarn

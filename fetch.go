@@ -15,6 +15,13 @@ import (
 func (u *Updater) fetch(ctx context.Context, c *candidate) (staged string, err error) {
 	to := c.version.Original()
 	a := c.asset
+	if staged := u.fetchPatch(ctx, c); staged != "" {
+		if err := u.probe(ctx, staged, c); err != nil {
+			os.Remove(staged)
+			return "", err
+		}
+		return staged, nil
+	}
 	f, err := u.o.Applier.Stage(u.o.Target)
 	if err != nil {
 		st := u.begin(StepDownload, to)
@@ -47,6 +54,7 @@ func (u *Updater) fetch(ctx context.Context, c *candidate) (staged string, err e
 		if err != nil {
 			return "", err
 		}
+		f.Close() // windows removes no open file
 		os.Remove(f.Name())
 		staged = path
 	} else {

@@ -44,6 +44,11 @@ type Options struct {
 	// Applier installs the new version. If nil, &apply.Replace{} is used:
 	// an atomic rename over the executable, keeping a backup beside it.
 	Applier apply.Applier
+	// Patcher, if not nil (delta.Patcher{}), fetches a release as a binary
+	// patch from the installed executable when the signed metadata offers
+	// one for its exact digest, and falls back to the full download on any
+	// mismatch or error. If nil, releases are always fetched in full.
+	Patcher Patcher
 	// Restarter starts the new version after it is installed. If nil,
 	// restart.Exec{} is used: the process re-executes itself in place.
 	Restarter restart.Restarter

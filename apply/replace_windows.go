@@ -31,11 +31,20 @@ func (r *Replace) install(real, staged, bak string, _ fs.FileMode) error {
 		}
 		return fmt.Errorf("apply: install: %w", err)
 	}
+	if err := r.doSyncDir(dir); err != nil {
+		// As on unix: the caller is about to hear that Apply failed, so put
+		// the old version back. The new file at real runs nowhere yet, so
+		// the rename may replace it.
+		if rerr := r.doRename(bak, real); rerr != nil {
+			return fmt.Errorf("%w; putting the old version back also failed: %w", err, rerr)
+		}
+		return err
+	}
 	return nil
 }
 
 // restore moves the current version aside (it may be running) and renames
-// bak to real.
+// bak to real; with no current version, bak is just renamed to real.
 func (r *Replace) restore(real, bak string) error {
 	dir, base := filepath.Split(real)
 	sweep(dir, base)
@@ -45,7 +54,16 @@ func (r *Replace) restore(real, bak string) error {
 	}
 	if err := r.doRename(real, aside); err != nil {
 		os.Remove(aside)
-		return fmt.Errorf("apply: revert: %w", err)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("apply: revert: %w", err)
+		}
+		// Nothing at real (an install whose put-back failed left the old
+		// version at bak only): the backup just takes its place, as on
+		// unix.
+		if err := r.doRename(bak, real); err != nil {
+			return fmt.Errorf("apply: revert: %w", err)
+		}
+		return r.doSyncDir(dir)
 	}
 	if err := r.doRename(bak, real); err != nil {
 		if rerr := r.doRename(aside, real); rerr != nil {
@@ -54,7 +72,7 @@ func (r *Replace) restore(real, bak string) error {
 		return fmt.Errorf("apply: revert: %w", err)
 	}
 	os.Remove(aside) // fails while that version still runs; swept later
-	return nil
+	return r.doSyncDir(dir)
 }
 
 // moveAside renames path to a fresh name that sweep will delete, then tries

@@ -8,6 +8,8 @@
 //	                                    the same from GitHub releases (GITHUB_TOKEN if set)
 //	hello ... -report URL               also report each step to a package server's
 //	                                    events endpoint (pkgserver serve -db: URL/events)
+//	hello ... -machine NAME -labels a,b name this machine in reports (default: the host
+//	                                    name) and the groups it is in, for pins
 //
 // Build it with its version set at link time:
 //
@@ -22,7 +24,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/molt-go/update/delta"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -33,6 +38,12 @@ import (
 )
 
 var version = "0.0.0"
+
+// machine and labels are set by -machine and -labels.
+var (
+	machine string
+	labels  []string
+)
 
 func main() {
 	// Answer the updater's probe before anything else, so a staged copy of
@@ -45,6 +56,12 @@ func main() {
 	quiet := flag.Bool("q", false, "do not print the steps of an update")
 	reportURL := flag.String("report", "", "URL to POST update events to, such as http://127.0.0.1:8080/events")
 	forget := flag.String("forget", "", "offer this release again although it failed here before")
+	patches := flag.Bool("delta", false, "fetch a release as a binary patch from this one when the feed offers one")
+	flag.StringVar(&machine, "machine", "", "name of this machine in reports (default: the host name)")
+	flag.Func("labels", "comma list of groups this machine is in (canary, eu-west), which pins can name", func(s string) error {
+		labels = strings.Split(s, ",")
+		return nil
+	})
 	flag.Parse()
 
 	if *showVersion {
@@ -58,7 +75,7 @@ func main() {
 	}
 	if src != nil {
 		send, flush := reporter(*reportURL)
-		if err := selfUpdate(src, *keyFile, *stateDir, *forget, *quiet, send); err != nil {
+		if err := selfUpdate(src, *keyFile, *stateDir, *forget, *patches, *quiet, send); err != nil {
 			fmt.Fprintln(os.Stderr, "hello: update failed:", err)
 		}
 		flush()
@@ -66,7 +83,7 @@ func main() {
 	fmt.Printf("hello %s\n", version)
 }
 
-func selfUpdate(src source.Source, keyFile, stateDir, forget string, quiet bool, send func(update.Event)) error {
+func selfUpdate(src source.Source, keyFile, stateDir, forget string, patches, quiet bool, send func(update.Event)) error {
 	pem, err := os.ReadFile(keyFile)
 	if err != nil {
 		return fmt.Errorf("reading the public key: %w", err)
@@ -76,12 +93,19 @@ func selfUpdate(src source.Source, keyFile, stateDir, forget string, quiet bool,
 		return err
 	}
 	var bar *progressbar.ProgressBar
+	var patcher update.Patcher
+	if patches {
+		patcher = delta.Patcher{}
+	}
 	u, err := update.New(update.Options{
+		Patcher:  patcher,
 		App:      "hello",
 		Version:  version,
 		Source:   src,
 		Verifier: keys,
 		StateDir: stateDir,
+		Machine:  machine,
+		Labels:   labels,
 		Logger:   discardLogger(),
 		OnEvent: func(ev update.Event) {
 			send(ev)
@@ -144,6 +168,9 @@ func printEvent(ev update.Event) {
 	to := ""
 	if ev.To != "" {
 		to = " -> " + ev.To
+	}
+	if ev.Patch {
+		status += fmt.Sprintf(" (a patch: %d bytes saved)", ev.Saved)
 	}
 	fmt.Fprintf(os.Stderr, "  %-8s %s%s  %v  %s\n", ev.Step, ev.From, to, ev.Duration().Round(time.Millisecond), status)
 }

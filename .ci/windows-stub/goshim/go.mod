@@ -1,0 +1,3 @@
+module goshim
+
+go 1.26.0

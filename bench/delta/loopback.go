@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/molt-go/update/delta"
+)
+
+// loopback times what a client does over HTTP from 127.0.0.1: fetch the
+// full new file and check its sha256, against fetch the patch, apply it to
+// the old file and check the result (Apply checks the old file's digest
+// before and the result's after). Both write the new file to disk. It
+// returns the medians of rounds, interleaved.
+func loopback(work string, p pair, patch string, rounds int) (full, molt time.Duration, err error) {
+	want, err := digest(p.new)
+	if err != nil {
+		return 0, 0, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, p.new) })
+	mux.HandleFunc("/patch", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, patch) })
+	srv := httptest.NewServer(mux) // listens on 127.0.0.1
+	defer srv.Close()
+	out := filepath.Join(work, "loopback.out")
+	defer os.Remove(out)
+
+	getFull := func() error {
+		resp, err := http.Get(srv.URL + "/new")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(f, h), resp.Body); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if !bytes.Equal(h.Sum(nil), want) {
+			return fmt.Errorf("downloaded file has the wrong sha256")
+		}
+		return nil
+	}
+	getPatch := func() error {
+		resp, err := http.Get(srv.URL + "/patch")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		old, err := os.Open(p.old)
+		if err != nil {
+			return err
+		}
+		defer old.Close()
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		if _, err := delta.Apply(context.Background(), old, resp.Body, f, nil); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	var fulls, molts []run
+	for range rounds {
+		for _, step := range []struct {
+			f   func() error
+			dst *[]run
+		}{{getFull, &fulls}, {getPatch, &molts}} {
+			start := time.Now()
+			if err := step.f(); err != nil {
+				return 0, 0, err
+			}
+			*step.dst = append(*step.dst, run{wall: time.Since(start)})
+		}
+	}
+	return median(fulls).wall, median(molts).wall, nil
+}
+
+func digest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}

@@ -1,0 +1,352 @@
+package delta
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ApplyOptions tunes Apply. The zero value is safe.
+type ApplyOptions struct {
+	// MaxNewSize is the largest new file Apply will make; a header that
+	// promises more is refused with ErrTooLarge before anything is written.
+	// Zero means DefaultMaxNewSize.
+	MaxNewSize int64
+	// TrustOld skips CheckOld: set it only when the caller has just checked
+	// the old file against this patch's header itself. Without the check, a
+	// wrong old file shows up only at the end, as ErrResultMismatch.
+	TrustOld bool
+}
+
+// Stats tells what one Apply did.
+type Stats struct {
+	Header  Header
+	Records int64 // records decoded
+	Copied  int64 // new bytes made from old bytes plus a difference
+	Extra   int64 // new bytes taken literally from the patch
+}
+
+// readBuf is the size of the buffered reader over the decoded body and of
+// the buffer that difference bytes pass through: 64 KiB keeps the calls
+// into the decoder few, and is small next to Window and BlockSize.
+const readBuf = 64 << 10
+
+// Apply reads a patch made by Diff, checks that old is the file it starts
+// from (unless opts.TrustOld), and writes the new file to out strictly
+// sequentially, reading old only through ReadAt. Memory is constant, about
+// Window + BlockSize + 300 KiB whatever the file sizes.
+//
+// Apply never writes more than the header's NewSize to out, and checks the
+// size and sha256 of what it wrote against the header at the end. Until it
+// returns nil, what it wrote must be treated as garbage: a patch can be
+// found corrupt, or the result wrong, after most of it is written. Write to
+// a temporary file and rename it on success.
+//
+// Errors wrap ErrCorrupt, ErrVersion, ErrOldMismatch, ErrResultMismatch or
+// ErrTooLarge; or are ctx.Err(), or an I/O error from old, patch or out.
+func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer, opts *ApplyOptions) (Stats, error) {
+	if opts == nil {
+		opts = &ApplyOptions{}
+	}
+	h, err := ReadHeader(patch)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Header: h}
+	limit := opts.MaxNewSize
+	if limit <= 0 {
+		limit = DefaultMaxNewSize
+	}
+	if h.NewSize > limit {
+		return st, fmt.Errorf("%w: the patch makes %d bytes, the limit is %d", ErrTooLarge, h.NewSize, limit)
+	}
+	if !opts.TrustOld {
+		if err := CheckOld(old, h); err != nil {
+			return st, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	src := &patchReader{r: patch}
+	dec, err := zstd.NewReader(src,
+		zstd.WithDecoderConcurrency(1), // decode in the caller's goroutine, no read-ahead buffers
+		zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(Window),
+		zstd.WithDecoderMaxMemory(Window), // also bounds single-segment frames, whose window is their size
+	)
+	if err != nil {
+		return st, err
+	}
+	defer dec.Close()
+	a := applier{
+		ctx: ctx, old: old, out: out, h: h, st: &st, src: src,
+		body:    bufio.NewReaderSize(dec, readBuf),
+		hash:    sha256.New(),
+		block:   make([]byte, BlockSize),
+		diffBuf: make([]byte, readBuf),
+		lens:    make([]recordLens, 0, MaxBlockRecords),
+	}
+	if err := a.run(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// CheckOld reads old from its start and checks that it is exactly
+// h.OldSize bytes with sha256 h.OldHash: the file the patch starts from.
+// It fails with ErrOldMismatch if not.
+func CheckOld(old io.ReaderAt, h Header) error {
+	s := sha256.New()
+	// One byte past the promised size tells a longer file from the right one.
+	n, err := io.Copy(s, io.NewSectionReader(old, 0, h.OldSize+1))
+	if err != nil {
+		return fmt.Errorf("delta: reading old file: %w", err)
+	}
+	if n != h.OldSize {
+		return fmt.Errorf("%w: old file is %d bytes or more, the patch starts from %d", ErrOldMismatch, n, h.OldSize)
+	}
+	if got := s.Sum(nil); !bytes.Equal(got, h.OldHash[:]) {
+		return fmt.Errorf("%w: old file has sha256 %x, the patch starts from %x", ErrOldMismatch, got, h.OldHash)
+	}
+	return nil
+}
+
+// applier is one run of Apply's block loop.
+type applier struct {
+	ctx     context.Context
+	old     io.ReaderAt
+	out     io.Writer
+	h       Header
+	st      *Stats
+	src     *patchReader
+	body    *bufio.Reader
+	hash    hash.Hash
+	block   []byte       // the output of the current block
+	diffBuf []byte       // difference bytes on their way into block
+	lens    []recordLens // the current block's records
+	written int64        // output bytes made and written
+	oldPos  int64
+}
+
+// recordLens is what the second and third passes over a block need of each
+// record. uint32 is plenty: no record exceeds BlockSize.
+type recordLens struct{ add, extra uint32 }
+
+func (a *applier) run() error {
+	for a.written < a.h.NewSize {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
+		if err := a.readBlock(); err != nil {
+			return err
+		}
+	}
+	// The body must end here. Reading on to the end also makes the zstd
+	// decoder check the frame checksum.
+	var b [1]byte
+	for {
+		n, err := a.body.Read(b[:])
+		if n > 0 {
+			return fmt.Errorf("%w: data after the last block", ErrCorrupt)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return a.bodyErr(err, "the end of the body")
+		}
+	}
+	if got := a.hash.Sum(nil); !bytes.Equal(got, a.h.NewHash[:]) {
+		return fmt.Errorf("%w: made %d bytes with sha256 %x, the header promises %x", ErrResultMismatch, a.written, got, a.h.NewHash)
+	}
+	return nil
+}
+
+// readBlock decodes one block and writes its output: the controls, each
+// copying its add bytes from old into place; then the differences, added
+// onto them; then the extra bytes, into the gaps between.
+func (a *applier) readBlock() error {
+	n, err := binary.ReadUvarint(a.body)
+	if err != nil {
+		return a.bodyErr(err, "a block's record count")
+	}
+	if n == 0 || n > MaxBlockRecords {
+		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
+	}
+	room := uint64(min(BlockSize, a.h.NewSize-a.written))
+	size := uint64(0)
+	a.lens = a.lens[:0]
+	for range n {
+		seek, err := binary.ReadVarint(a.body)
+		if err != nil {
+			return a.bodyErr(err, "a seek")
+		}
+		add, err := binary.ReadUvarint(a.body)
+		if err != nil {
+			return a.bodyErr(err, "an add length")
+		}
+		extra, err := binary.ReadUvarint(a.body)
+		if err != nil {
+			return a.bodyErr(err, "an extra length")
+		}
+		left := room - size
+		switch {
+		case add == 0 && extra == 0:
+			// Refused so that every record makes a byte: a body of empty
+			// records could otherwise decompress forever.
+			return fmt.Errorf("%w: record %d is empty", ErrCorrupt, a.st.Records)
+		case add > left || extra > left-add:
+			return fmt.Errorf("%w: record %d makes %d+%d bytes, only %d fit the block (%d of the promised %d bytes are made)", ErrCorrupt, a.st.Records, add, extra, left, a.written, a.h.NewSize)
+		case seek < -a.oldPos || seek > a.h.OldSize-a.oldPos:
+			return fmt.Errorf("%w: record %d seeks %+d from %d, outside the old file's %d bytes", ErrCorrupt, a.st.Records, seek, a.oldPos, a.h.OldSize)
+		}
+		a.oldPos += seek
+		if add > uint64(a.h.OldSize-a.oldPos) {
+			return fmt.Errorf("%w: record %d adds %d bytes from %d, past the old file's %d bytes", ErrCorrupt, a.st.Records, add, a.oldPos, a.h.OldSize)
+		}
+		if err := a.readOld(a.block[size:size+add], a.oldPos); err != nil {
+			return err
+		}
+		a.oldPos += int64(add)
+		size += add + extra
+		a.lens = append(a.lens, recordLens{uint32(add), uint32(extra)})
+		a.st.Records++
+		a.st.Copied += int64(add)
+		a.st.Extra += int64(extra)
+	}
+	if err := a.readRuns(); err != nil {
+		return err
+	}
+	off := 0
+	for _, l := range a.lens {
+		off += int(l.add)
+		if _, err := io.ReadFull(a.body, a.block[off:off+int(l.extra)]); err != nil {
+			return a.bodyErr(err, "extra bytes")
+		}
+		off += int(l.extra)
+	}
+	a.hash.Write(a.block[:size])
+	if _, err := a.out.Write(a.block[:size]); err != nil {
+		return fmt.Errorf("delta: writing output: %w", err)
+	}
+	a.written += int64(size)
+	return nil
+}
+
+// readRuns reads the block's difference bytes, written as runs of zeros
+// (nothing to add) and literals, and adds them onto the old bytes in the
+// block's add runs, which follow one another across records.
+func (a *applier) readRuns() error {
+	var total uint64
+	for _, l := range a.lens {
+		total += uint64(l.add)
+	}
+	rec, in, off := 0, 0, 0 // record, offset in its add run, block offset of that run
+	// advance moves the cursor n bytes on, calling f on each piece of add
+	// run it passes, if f is not nil.
+	advance := func(n int, f func(dst []byte) error) error {
+		for n > 0 {
+			l := a.lens[rec]
+			if in == int(l.add) {
+				off += int(l.add + l.extra)
+				rec, in = rec+1, 0
+				continue
+			}
+			k := min(n, int(l.add)-in)
+			if f != nil {
+				if err := f(a.block[off+in : off+in+k]); err != nil {
+					return err
+				}
+			}
+			in += k
+			n -= k
+		}
+		return nil
+	}
+	addOn := func(dst []byte) error {
+		for len(dst) > 0 {
+			d := a.diffBuf[:min(len(dst), len(a.diffBuf))]
+			if _, err := io.ReadFull(a.body, d); err != nil {
+				return a.bodyErr(err, "difference bytes")
+			}
+			for i, b := range d {
+				dst[i] += b
+			}
+			dst = dst[len(d):]
+		}
+		return nil
+	}
+	for total > 0 {
+		zeros, err := binary.ReadUvarint(a.body)
+		if err != nil {
+			return a.bodyErr(err, "a run of zero differences")
+		}
+		lits, err := binary.ReadUvarint(a.body)
+		if err != nil {
+			return a.bodyErr(err, "a run of literal differences")
+		}
+		if zeros+lits == 0 || zeros > total || lits > total-zeros {
+			return fmt.Errorf("%w: difference runs of %d+%d bytes, %d are left of the block's add runs", ErrCorrupt, zeros, lits, total)
+		}
+		advance(int(zeros), nil)
+		if err := advance(int(lits), addOn); err != nil {
+			return err
+		}
+		total -= zeros + lits
+	}
+	return nil
+}
+
+// readOld fills p from old at off, which the header says is inside it.
+func (a *applier) readOld(p []byte, off int64) error {
+	if len(p) == 0 {
+		return nil
+	}
+	m, err := a.old.ReadAt(p, off)
+	if m == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		return fmt.Errorf("%w: old file ends at %d, the header says it is %d bytes", ErrOldMismatch, off+int64(m), a.h.OldSize)
+	}
+	return fmt.Errorf("delta: reading old file at %d: %w", off, err)
+}
+
+// bodyErr names a failure to decode the body. The end of the body before
+// the promised size is a truncated patch; an error of the patch reader
+// itself is passed on; anything else is the decoder's complaint (a bad
+// frame or checksum, a window too large, a varint past 64 bits): a corrupt
+// patch.
+func (a *applier) bodyErr(err error, what string) error {
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return fmt.Errorf("%w: body ends in %s after %d of %d bytes: truncated", ErrCorrupt, what, a.written, a.h.NewSize)
+	case a.src.err != nil && errors.Is(err, a.src.err):
+		return fmt.Errorf("delta: reading patch: %w", err)
+	}
+	return fmt.Errorf("%w: decoding %s of record %d, after %d of %d bytes: %v", ErrCorrupt, what, a.st.Records, a.written, a.h.NewSize, err)
+}
+
+// patchReader remembers the patch reader's own error, other than io.EOF,
+// so that bodyErr can tell it from the decoder's.
+type patchReader struct {
+	r   io.Reader
+	err error
+}
+
+func (p *patchReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		p.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,6 @@
+//go:build wine
+
+package atomicfile
+
+// Under Wine (.ci/windows), make t.TempDir's cleanup work; see wintest.
+import _ "github.com/molt-go/update/internal/wintest"

@@ -1,0 +1,126 @@
+package update
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/verify"
+)
+
+// Patcher applies a binary patch to the installed executable, making the
+// new one: delta.Patcher does. With Options.Patcher nil, releases are
+// always fetched in full.
+type Patcher interface {
+	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer) error
+}
+
+// fetchPatch tries to make the candidate's executable from a patch of the
+// installed one: only when a patch in the signed metadata starts from the
+// installed binary's exact digest. It returns the staged executable, or ""
+// when there is no usable patch or anything about it failed (the caller
+// then downloads in full, with nothing left behind here).
+func (u *Updater) fetchPatch(ctx context.Context, c *candidate) string {
+	if u.o.Patcher == nil || len(c.asset.Patches) == 0 {
+		return ""
+	}
+	have, err := fileDigest(u.o.Target)
+	if err != nil {
+		return ""
+	}
+	var p *source.Patch
+	for i := range c.asset.Patches {
+		if c.asset.Patches[i].From.String() == have.String() {
+			p = &c.asset.Patches[i]
+			break
+		}
+	}
+	if p == nil {
+		return ""
+	}
+	staged, err := u.applyPatch(ctx, p, c)
+	if err != nil {
+		u.log.Warn("update: the patch failed; downloading in full", "patch", p.Name, "err", err)
+		return ""
+	}
+	return staged
+}
+
+// applyPatch downloads patch p, checks its digest, applies it to the
+// installed executable and checks the result against the signed digest.
+func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate) (staged string, err error) {
+	to := c.version.Original()
+	pf, err := u.o.Applier.Stage(u.o.Target)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		pf.Close()
+		os.Remove(pf.Name())
+	}()
+	st := u.begin(StepDownload, to)
+	st.ev.Patch = true
+	pa := source.Asset{Name: p.Name, Size: p.Size, Digest: p.Digest, URL: p.URL}
+	h, err := u.download(ctx, pa, pf, st)
+	if err == nil {
+		err = h.Check()
+	}
+	if err != nil {
+		return "", st.end(err)
+	}
+	if full := c.asset.Size; full > p.Size {
+		st.ev.Saved = full - p.Size
+	}
+	st.end(nil)
+
+	old, err := os.Open(u.o.Target)
+	if err != nil {
+		return "", err
+	}
+	defer old.Close()
+	if _, err := pf.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	out, err := u.o.Applier.Stage(u.o.Target)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(out.Name())
+		}
+	}()
+	vst := u.begin(StepVerify, to)
+	check := verify.NewHasher(p.To)
+	if err := u.o.Patcher.Patch(ctx, old, io.LimitReader(pf, p.Size), io.MultiWriter(out, check)); err != nil {
+		return "", vst.end(fmt.Errorf("%w: patch %s: %w", ErrNotVerified, p.Name, err))
+	}
+	if err := check.Check(); err != nil {
+		// The patch's own header promised one result and the signed
+		// metadata another: never install it.
+		return "", vst.end(fmt.Errorf("patch %s made a file unlike the signed one: %w", p.Name, err))
+	}
+	if err := out.Close(); err != nil {
+		return "", vst.end(err)
+	}
+	vst.end(nil)
+	return out.Name(), nil
+}
+
+// fileDigest is the sha256 of the file at path.
+func fileDigest(path string) (verify.Digest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return verify.Digest{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return verify.Digest{}, err
+	}
+	return verify.Digest{Algorithm: verify.SHA256, Sum: h.Sum(nil)}, nil
+}

@@ -1,0 +1,157 @@
+package update
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/molt-go/update/delta"
+	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/verify"
+)
+
+func sha(b []byte) verify.Digest {
+	s := sha256.Sum256(b)
+	return verify.Digest{Algorithm: verify.SHA256, Sum: s[:]}
+}
+
+// patchFixture is a release 1.1.0 offered in full and as a patch from the
+// installed 1.0.0, in memory.
+type patchFixture struct {
+	old, new, patch []byte
+	src             *memSource
+	mu              sync.Mutex
+	opened          map[string]int
+}
+
+func newPatchFixture(t *testing.T) *patchFixture {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	old := make([]byte, 256<<10)
+	for i := range old {
+		old[i] = byte(r.IntN(256))
+	}
+	nw := append([]byte("a new header "), old...)
+	copy(nw[100000:], "a changed string in the middle")
+	var p bytes.Buffer
+	if err := delta.Diff(old, nw, &p, nil); err != nil {
+		t.Fatal(err)
+	}
+	f := &patchFixture{old: old, new: nw, patch: p.Bytes(), opened: map[string]int{}}
+	f.src = newMem("1.1.0", nw)
+	a := &f.src.listing.Releases[0].Assets[0]
+	a.Patches = []source.Patch{{From: sha(old), Name: "app-1.1.0.patch", Size: int64(p.Len()), Digest: sha(p.Bytes()), ToSize: int64(len(nw)), To: sha(nw)}}
+	f.src.files["app-1.1.0.patch"] = p.Bytes()
+	return f
+}
+
+func (f *patchFixture) options(t *testing.T) Options {
+	o := opts(t, f.src)
+	if err := os.WriteFile(o.Target, f.old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o.Patcher = delta.Patcher{}
+	o.wait = func(int) time.Duration { return 0 } // a truncated patch is retried, at once here
+	o.OnEvent = func(ev Event) {
+		if ev.Step == StepDownload {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if ev.Patch {
+				f.opened["patch"]++
+				f.opened["saved"] += int(ev.Saved)
+			} else {
+				f.opened["full"]++
+			}
+		}
+	}
+	return o
+}
+
+func (f *patchFixture) check(t *testing.T, o Options, wantPatch bool) {
+	t.Helper()
+	u, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := u.Check(context.Background())
+	if err != nil || !res.Updated {
+		t.Fatalf("Check = %+v, %v", res, err)
+	}
+	got, _ := os.ReadFile(o.Target)
+	if !bytes.Equal(got, f.new) {
+		t.Fatal("the installed file is not the signed 1.1.0")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if wantPatch && (f.opened["patch"] != 1 || f.opened["full"] != 0 || f.opened["saved"] <= 0) {
+		t.Fatalf("downloads %v, want the patch only, with bytes saved", f.opened)
+	}
+	if !wantPatch && f.opened["full"] != 1 {
+		t.Fatalf("downloads %v, want the full release after the patch failed", f.opened)
+	}
+}
+
+func TestPatchInstallsFromKilobytes(t *testing.T) {
+	t.Parallel()
+	f := newPatchFixture(t)
+	if len(f.patch) > len(f.new)/20 {
+		t.Fatalf("the patch is %d bytes of %d: not a patch", len(f.patch), len(f.new))
+	}
+	f.check(t, f.options(t), true)
+}
+
+// Each broken patch falls back to the full download, leaving nothing.
+func TestPatchFallsBack(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(f *patchFixture, o *Options){
+		"tampered patch": func(f *patchFixture, o *Options) {
+			b := bytes.Clone(f.patch)
+			b[len(b)/2] ^= 0xff
+			f.src.files["app-1.1.0.patch"] = b
+		},
+		"another old binary": func(f *patchFixture, o *Options) {
+			os.WriteFile(o.Target, append(bytes.Clone(f.old), '!'), 0o755)
+		},
+		"truncated patch": func(f *patchFixture, o *Options) {
+			f.src.files["app-1.1.0.patch"] = f.patch[:len(f.patch)/2]
+		},
+		"result unlike the signed one": func(f *patchFixture, o *Options) {
+			// A patch, signed as a patch, that makes something else: its
+			// own header agrees with it, the signed metadata does not.
+			var p bytes.Buffer
+			delta.Diff(f.old, append(bytes.Clone(f.new), "evil"...), &p, nil)
+			a := &f.src.listing.Releases[0].Assets[0]
+			a.Patches[0].Size, a.Patches[0].Digest = int64(p.Len()), sha(p.Bytes())
+			f.src.files["app-1.1.0.patch"] = p.Bytes()
+		},
+	}
+	for name, breakIt := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newPatchFixture(t)
+			o := f.options(t)
+			breakIt(f, &o)
+			f.check(t, o, false)
+			assertOnly(t, o.Target)
+		})
+	}
+}
+
+// assertOnly fails if the target's folder holds anything but the target and
+// the updater's backup.
+func assertOnly(t *testing.T, target string) {
+	t.Helper()
+	dir, base := filepath.Split(target)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); n != base && n != "."+base+".old" {
+			t.Errorf("left behind: %s", n)
+		}
+	}
+}
