@@ -42,6 +42,9 @@ type state struct {
 // origin is the trust state of one source.
 type origin struct {
 	Serial int64 `json:"serial"`
+	// Epoch is the key list version of the key that signed the metadata
+	// seen (see admitKeyEpoch); zero without a key hierarchy.
+	Epoch int64 `json:"epoch,omitempty"`
 }
 
 // badMark records why and since when a release is skipped.

@@ -25,20 +25,24 @@ func admit(s *state, l *source.Listing, app string, now time.Time) (next *state,
 	if !l.Expires.IsZero() && now.After(l.Expires) {
 		return s, false, fmt.Errorf("%w: at %s", ErrExpired, l.Expires.Format(time.RFC3339))
 	}
-	seen := int64(0)
+	seen, seenEpoch := int64(0), int64(0)
 	o, known := s.Origins[l.Origin]
 	switch {
 	case known:
-		seen = o.Serial
+		seen, seenEpoch = o.Serial, o.Epoch
 	case len(s.Origins) == 0:
 		// A state file from before per-origin counters: its one counter
 		// belongs to whichever source comes first, the only safe guess.
 		seen = s.legacySerial
 	}
-	if l.Serial < seen {
-		return s, false, fmt.Errorf("%w: counter %d, seen %d from %s", ErrReplayed, l.Serial, seen, originName(l.Origin))
+	floor, epoch, err := admitKeyEpoch(seen, seenEpoch, l)
+	if err != nil {
+		return s, false, err
 	}
-	if known && l.Serial == seen {
+	if l.Serial < floor {
+		return s, false, fmt.Errorf("%w: counter %d, seen %d from %s", ErrReplayed, l.Serial, floor, originName(l.Origin))
+	}
+	if known && l.Serial == seen && epoch == seenEpoch {
 		return s, false, nil
 	}
 	n := *s
@@ -46,7 +50,7 @@ func admit(s *state, l *source.Listing, app string, now time.Time) (next *state,
 	if n.Origins == nil {
 		n.Origins = make(map[string]*origin)
 	}
-	n.Origins[l.Origin] = &origin{Serial: l.Serial}
+	n.Origins[l.Origin] = &origin{Serial: l.Serial, Epoch: epoch}
 	n.legacySerial = 0
 	return &n, true, nil
 }

@@ -353,7 +353,10 @@ func TestGitHubRefusedUpdates(t *testing.T) {
 		step    update.Step
 		limit   bool // the API answers that the rate limit is spent
 	}{
-		{name: "asset missing from checksums.txt", pub: key.pub, want: verify.ErrChecksums, step: update.StepFind,
+		// A signed checksums file that does not list the asset (or lists
+		// it twice) vouches for nothing about it: the release is found,
+		// and its asset refused for want of a trusted digest.
+		{name: "asset missing from checksums.txt", pub: key.pub, want: update.ErrNotVerified, step: update.StepVerify,
 			rels: func(t *testing.T) []ghfake.Release {
 				var kept strings.Builder
 				for _, l := range strings.SplitAfter(realSums, "\n") {
@@ -363,7 +366,7 @@ func TestGitHubRefusedUpdates(t *testing.T) {
 				}
 				return release(key.signed(t, goreleaserArchives(t), kept.String()))
 			}},
-		{name: "asset listed twice in checksums.txt", pub: key.pub, want: verify.ErrChecksums, step: update.StepFind,
+		{name: "asset listed twice in checksums.txt", pub: key.pub, want: update.ErrNotVerified, step: update.StepVerify,
 			rels: func(t *testing.T) []ghfake.Release {
 				var doubled strings.Builder
 				for _, l := range strings.SplitAfter(realSums, "\n") {
@@ -373,6 +376,14 @@ func TestGitHubRefusedUpdates(t *testing.T) {
 					}
 				}
 				return release(key.signed(t, goreleaserArchives(t), doubled.String()))
+			}},
+		// Keyless signatures are no forgery of the pinned key's: not
+		// evidence, and not a listing that fails either.
+		{name: "only keyless signatures, a key pinned", want: update.ErrNotVerified, step: update.StepVerify,
+			rels: func(t *testing.T) []ghfake.Release {
+				return release(append(goreleaserFiles(t, nil),
+					ghfake.File{Name: "checksums.txt.sig", Data: []byte("MEUCIQDkeyless")},
+					ghfake.File{Name: "checksums.txt.pem", Data: []byte("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t")}))
 			}},
 		{name: "checksums signed by another key", want: verify.ErrBadSignature, step: update.StepFind,
 			rels: func(t *testing.T) []ghfake.Release {

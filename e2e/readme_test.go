@@ -58,7 +58,7 @@ func TestReadmeGoBlocksCompile(t *testing.T) {
 			}
 		}
 		write("main.go", src)
-		write("go.mod", "module readme\n\ngo 1.26.0\n\nrequire github.com/molt-go/update v0.0.0-00010101000000-000000000000\n")
+		write("go.mod", "module readme\n\ngo 1.26.0\n")
 		// A block that embeds a key gets one, as the quick start's reader
 		// would put theirs beside it.
 		pub, err := os.ReadFile(filepath.Join(root, "examples", "quickstart", "update.pub"))
@@ -70,7 +70,7 @@ func TestReadmeGoBlocksCompile(t *testing.T) {
 		write("go.work", "go 1.26.0\n\nuse (\n\t.\n\t"+root+"\n)\n")
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "out"), ".")
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOWORK="+work, "GOFLAGS=-mod=mod")
+		cmd.Env = append(os.Environ(), "GOWORK="+work)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("README Go block %d does not compile: %v\n%s\n--- block:\n%s", i+1, err, out, src)
 		}

@@ -25,7 +25,9 @@ import (
 // the app's files by the names platform.ParseFeedName understands; other files are
 // ignored (and logged once to slog.Default). Every file is hashed. The
 // payloads' Serial, Issued and Expires are left zero for whoever signs them
-// (the Server does) to set; a file that cannot be read is an error.
+// (the Server does) to set; a file that cannot be read is an error. The
+// folder's RolloutsFile adds the rollouts, pins and withdrawn releases; a
+// rollouts file that is not valid is an error wrapping ErrRolloutsFile.
 func Build(dir string) (map[string]*feed.Payload, error) {
 	b := builder{log: slog.Default()}
 	stats, err := listDir(dir)
@@ -36,7 +38,13 @@ func Build(dir string) (map[string]*feed.Payload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return payloads(files), nil
+	ro, err := ReadRollouts(dir)
+	if err != nil {
+		return nil, err
+	}
+	apps := payloads(files)
+	ro.apply(apps)
+	return apps, nil
 }
 
 // fileStat is what one cheap stat says about a file in the folder; equal
@@ -100,6 +108,9 @@ func (b *builder) hashAll(dir string, stats []fileStat) ([]file, error) {
 	keep := make(map[fileStat]string, len(stats))
 	var files []file
 	for _, st := range stats {
+		if st.name == RolloutsFile {
+			continue // the plan for the releases, not one (rollout.go)
+		}
 		e, ok := platform.ParseFeedName(st.name)
 		if !ok {
 			if !b.ignored[st.name] {

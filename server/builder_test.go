@@ -3,6 +3,7 @@ package server
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestBuild(t *testing.T) {
 	a := r100.Assets[0]
 	want := feed.Asset{Name: "hello-1.0.0-linux-amd64", OS: "linux", Arch: "amd64", Size: 3,
 		SHA256: sha256hex("one"), URL: "hello-1.0.0-linux-amd64"}
-	if a != want {
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("asset %+v\n want %+v", a, want)
 	}
 	if rc := h.Releases[0].Assets[0]; rc.Executable != "hello" || rc.SHA256 != sha256hex("rc archive") {

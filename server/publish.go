@@ -60,6 +60,13 @@ type PublishOptions struct {
 	// Logger receives a line per upload and per feed. Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// Patches, PatchMaxFraction and PatchDir are as on Options: binary
+	// patches from the Patches newest earlier releases of each platform
+	// (0 means DefaultPatches, negative turns them off), cached in PatchDir
+	// (default dir/.patches) and put beside the assets, before the feed.
+	Patches          int
+	PatchMaxFraction float64
+	PatchDir         string
 
 	now func() time.Time // test seam; nil means time.Now
 }
@@ -118,8 +125,17 @@ func Publish(ctx context.Context, dir string, signer *feed.Signer, store Store, 
 	if err != nil {
 		return nil, err
 	}
+	n, frac, cache, err := patchConfig(dir, o.Patches, o.PatchMaxFraction, o.PatchDir)
+	if err != nil {
+		return nil, fmt.Errorf("feed: publish: %w", err)
+	}
 	apps, err := Build(dir)
 	if err != nil {
+		return nil, err
+	}
+	pt := &patcher{n: n, fraction: frac, cache: cache, log: o.Logger}
+	patches := pt.add(ctx, dir, apps)
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	names := o.Apps
@@ -138,7 +154,7 @@ func Publish(ctx context.Context, dir string, signer *feed.Signer, store Store, 
 		if p == nil {
 			return done, fmt.Errorf("feed: publish: no release files for app %q in %s", app, dir)
 		}
-		res, err := publishApp(ctx, dir, p, signers, keys, store, &o)
+		res, err := publishApp(ctx, dir, p, patches, signers, keys, store, &o)
 		if err != nil {
 			return done, fmt.Errorf("feed: publish %s: %w", app, err)
 		}
@@ -160,7 +176,7 @@ func signersVerifier(signers []*feed.Signer) (verify.Verifier, error) {
 	return verify.Signature(pems...)
 }
 
-func publishApp(ctx context.Context, dir string, p *feed.Payload, signers []*feed.Signer, keys verify.Verifier, store Store, o *PublishOptions) (*Published, error) {
+func publishApp(ctx context.Context, dir string, p *feed.Payload, patches map[string]patchFile, signers []*feed.Signer, keys verify.Verifier, store Store, o *PublishOptions) (*Published, error) {
 	feedKey := p.App + "/feed.json"
 	last, err := currentSerial(ctx, store, feedKey, p.App, keys, o)
 	if err != nil {
@@ -179,16 +195,30 @@ func publishApp(ctx context.Context, dir string, p *feed.Payload, signers []*fee
 			} else {
 				res.Skipped = append(res.Skipped, a.Name)
 			}
+			for _, pa := range a.Patches {
+				uploaded, err := putPatch(ctx, store, p.App+"/"+pa.Name, patches[p.App+"/"+pa.Name])
+				if err != nil {
+					return nil, err
+				}
+				if uploaded {
+					res.Uploaded = append(res.Uploaded, pa.Name)
+					o.Logger.Info("feed: uploaded", "app", p.App, "patch", pa.Name, "bytes", pa.Size)
+				} else {
+					res.Skipped = append(res.Skipped, pa.Name)
+				}
+			}
 		}
 	}
 	now := o.now()
 	issued := now.UTC().Truncate(time.Second)
 	out := feed.Payload{
-		App:      p.App,
-		Serial:   max(last+1, now.Unix()),
-		Issued:   issued,
-		Expires:  issued.Add(o.Lifetime),
-		Releases: p.Releases,
+		App:       p.App,
+		Serial:    max(last+1, now.Unix()),
+		Issued:    issued,
+		Expires:   issued.Add(o.Lifetime),
+		Releases:  p.Releases,
+		Pins:      p.Pins,
+		Withdrawn: p.Withdrawn,
 	}
 	body, err := feed.Sign(&out, signers...)
 	if err != nil {
@@ -252,4 +282,27 @@ func putAsset(ctx context.Context, dir string, store Store, key string, a feed.A
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// putPatch puts the patch file pf at key unless the store has it already.
+func putPatch(ctx context.Context, store Store, key string, pf patchFile) (bool, error) {
+	if pf.path == "" {
+		return false, fmt.Errorf("no patch file for %s", key)
+	}
+	has, err := store.Has(ctx, key, pf.size, pf.sha256)
+	if err != nil {
+		return false, fmt.Errorf("looking for %s: %w", key, err)
+	}
+	if has {
+		return false, nil
+	}
+	f, err := os.Open(pf.path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if err := store.Put(ctx, key, f, pf.size, pf.sha256); err != nil {
+		return false, fmt.Errorf("putting %s: %w", key, err)
+	}
+	return true, nil
 }

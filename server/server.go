@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -41,6 +42,16 @@ type Options struct {
 	// Logger receives a line per request and per folder change. Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// Patches is how many earlier releases of each platform a release's
+	// feed lists binary patches from (patches.go): 0 means DefaultPatches,
+	// a negative number turns patches off. They are made when the folder
+	// changes, once per pair of executables, and cached in PatchDir.
+	Patches int
+	// PatchMaxFraction drops a patch not smaller than this fraction of the
+	// full asset. Default: DefaultPatchMaxFraction.
+	PatchMaxFraction float64
+	// PatchDir is the patch cache. Default: Dir/.patches.
+	PatchDir string
 }
 
 func (o *Options) validate() error {
@@ -53,6 +64,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("feed: server: negative Lifetime %v", o.Lifetime)
 	case slices.Contains(o.ExtraSigners, nil):
 		return errors.New("feed: server: nil in ExtraSigners")
+	case o.PatchMaxFraction < 0 || o.PatchMaxFraction > 1:
+		return fmt.Errorf("feed: server: PatchMaxFraction %v is not between 0 and 1", o.PatchMaxFraction)
 	}
 	return nil
 }
@@ -61,7 +74,7 @@ func (o *Options) validate() error {
 // http.Handler answering GET and HEAD for:
 //
 //	/<app>/feed.json   the app's signed feed
-//	/<app>/<file>      a file of the app, by name
+//	/<app>/<file>      a file of the app, by name, or a patch its feed lists
 //	/list              a JSON array of the names of all release files
 //	/download/<file>   any release file, by name
 //
@@ -89,6 +102,8 @@ type Server struct {
 	apps    map[string]*feed.Payload // unsigned, by app
 	feeds   map[string]*signed       // by app
 	serials map[string]int64         // last serial signed, by app; survives an app's absence
+	patcher *patcher
+	patches map[string]patchFile // the patch files the feeds list, by "<app>/<name>"
 }
 
 // signed is one app's current feed.
@@ -125,6 +140,11 @@ func newServer(o Options, now func() time.Time) (*Server, error) {
 		serials:  make(map[string]int64),
 	}
 	s.b = builder{log: o.Logger, skipErrors: true}
+	n, frac, cache, err := patchConfig(o.Dir, o.Patches, o.PatchMaxFraction, o.PatchDir)
+	if err != nil {
+		return nil, err
+	}
+	s.patcher = &patcher{n: n, fraction: frac, cache: cache, log: o.Logger}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.refreshLocked(); err != nil {
@@ -147,12 +167,22 @@ func (s *Server) refreshLocked() error {
 	if err != nil {
 		return err
 	}
+	// Before the stats are kept, so that a broken rollouts file is read
+	// again at the next request, and no feed is signed without it.
+	ro, err := ReadRollouts(s.dir)
+	if err != nil {
+		return err
+	}
 	s.stats = stats
 	s.files = make(map[string]*file, len(files))
 	for i := range files {
 		s.files[files[i].name] = &files[i]
 	}
 	s.apps = payloads(files)
+	// Patches missing from the cache are made now, under the lock: once per
+	// pair of executables, and only when the folder changed.
+	s.patches = s.patcher.add(context.Background(), s.dir, s.apps)
+	ro.apply(s.apps)
 	s.log.Info("feed: folder scanned", "dir", s.dir, "files", len(files), "apps", len(s.apps))
 	return nil
 }
@@ -178,7 +208,9 @@ func (s *Server) feed(app string) (*signed, error) {
 	if p == nil {
 		return nil, fmt.Errorf("%w: no files for app %q in %s", source.ErrNotFound, app, s.dir)
 	}
-	releases, err := json.Marshal(p.Releases)
+	// What the feed says besides its dates: a change of a rollout, a pin
+	// or a withdrawal signs a new feed as a new file does.
+	releases, err := json.Marshal([]any{p.Releases, p.Pins, p.Withdrawn})
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
@@ -193,11 +225,13 @@ func (s *Server) feed(app string) (*signed, error) {
 	serial := max(s.serials[app]+1, now.Unix())
 	issued := now.UTC().Truncate(time.Second)
 	out := feed.Payload{
-		App:      app,
-		Serial:   serial,
-		Issued:   issued,
-		Expires:  issued.Add(s.lifetime),
-		Releases: p.Releases,
+		App:       app,
+		Serial:    serial,
+		Issued:    issued,
+		Expires:   issued.Add(s.lifetime),
+		Releases:  p.Releases,
+		Pins:      p.Pins,
+		Withdrawn: p.Withdrawn,
 	}
 	body, err := feed.Sign(&out, s.signers...)
 	if err != nil {
@@ -292,7 +326,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, app, name str
 	if f != nil {
 		want = *f
 	}
+	pf, isPatch := s.patches[app+"/"+name]
 	s.mu.Unlock()
+	if err == nil && f == nil && app != "" && isPatch {
+		s.servePatch(w, r, name, pf)
+		return
+	}
 	if err != nil {
 		s.log.Error("feed: cannot list the folder", "dir", s.dir, "err", err)
 		http.Error(w, "cannot list the folder", http.StatusInternalServerError)
@@ -324,6 +363,26 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, app, name str
 	if app == "" {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	}
+	http.ServeContent(w, r, name, fi.ModTime(), fh)
+}
+
+// servePatch serves a patch file the app's feed lists.
+func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, name string, pf patchFile) {
+	fh, err := os.Open(pf.path)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		http.Error(w, "cannot read the file", http.StatusInternalServerError)
+		return
+	}
+	if fi.Size() == pf.size {
+		w.Header().Set("ETag", `"`+pf.sha256+`"`)
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, name, fi.ModTime(), fh)
 }
 

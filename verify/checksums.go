@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -38,25 +39,45 @@ func (e *ChecksumsLineError) Error() string {
 // Unwrap returns ErrChecksums.
 func (e *ChecksumsLineError) Unwrap() error { return ErrChecksums }
 
-// ParseChecksums reads a checksums file: one "<hex>  <name>" (text mode) or
-// "<hex> *<name>" (binary mode) line per file, where hex is a sha256 (64
-// digits) or sha512 (128 digits) sum. CRLF line ends and blank lines are
-// tolerated; GNU's backslash-escaped names ("\<hex>  a\\b") are unescaped. Any
-// other line is a *ChecksumsLineError. A file with no entries at all, or one
-// larger than MaxChecksumsSize, is an error wrapping ErrChecksums too.
+// ParseChecksums reads a checksums file in the forms release tools write:
+//
+//   - GNU coreutils (sha256sum, sha512sum, goreleaser): one "<hex>  <name>"
+//     (text mode) or "<hex> *<name>" (binary mode) line per file, where hex
+//     is a sha256 (64 digits) or sha512 (128 digits) sum; GNU's
+//     backslash-escaped names ("\<hex>  a\\b") are unescaped;
+//   - BSD and "sha256sum --tag" (and openssl dgst): "SHA256 (<name>) = <hex>",
+//     also "SHA512", "SHA2-256" and "SHA2-512", with or without the spaces.
+//     Lines for other algorithms ("MD5 (x) = ...", "SHA1 (x) = ...") are
+//     skipped, since such files often list several hashes of each file;
+//   - either of them inside an OpenPGP cleartext signature (a clearsigned
+//     SHA256SUMS): the armor is taken off and the signed text is read. The
+//     signature is NOT checked here: whoever trusts the result must have
+//     verified the file with the signer's key first.
+//
+// CRLF line ends and blank lines are tolerated. Any other line is a
+// *ChecksumsLineError, numbered in the file as given. A file with no entries
+// at all, or one larger than MaxChecksumsSize, is an error wrapping
+// ErrChecksums too.
 func ParseChecksums(data []byte) (*Checksums, error) {
 	if len(data) > MaxChecksumsSize {
 		return nil, fmt.Errorf("%w: file is larger than %d bytes", ErrChecksums, MaxChecksumsSize)
 	}
+	lines, first, err := clearsignedText(data)
+	if err != nil {
+		return nil, err
+	}
 	c := &Checksums{digests: make(map[string][]Digest)}
-	for i, line := range bytes.Split(data, []byte("\n")) {
+	for i, line := range lines {
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		name, d, err := parseChecksumLine(string(line))
+		if errors.Is(err, errOtherAlgorithm) {
+			continue
+		}
 		if err != nil {
-			return nil, &ChecksumsLineError{Line: i + 1, Err: err}
+			return nil, &ChecksumsLineError{Line: first + i, Err: err}
 		}
 		if _, seen := c.digests[name]; !seen {
 			c.names = append(c.names, name)
@@ -71,6 +92,9 @@ func ParseChecksums(data []byte) (*Checksums, error) {
 
 // parseChecksumLine splits one non-blank line into its name and digest.
 func parseChecksumLine(line string) (string, Digest, error) {
+	if isBSDLine(line) {
+		return parseBSDLine(line)
+	}
 	// GNU coreutils marks a line whose name holds a backslash or a newline
 	// with a leading backslash and escapes the name.
 	escaped := strings.HasPrefix(line, `\`)
@@ -139,18 +163,28 @@ func unescapeName(s string) (string, error) {
 }
 
 // Lookup returns the digest listed for the file called name. A name that is
-// missing, or listed more than once (even with equal digests, since a file
-// that repeats a name is not one the publisher's tools wrote), is an error
-// wrapping ErrChecksums.
+// missing, or listed more than once for one algorithm (even with equal
+// digests, since a file that repeats a name is not one the publisher's
+// tools wrote), is an error wrapping ErrChecksums. A name listed once with
+// each algorithm, as BSD-style files list several hashes of each file,
+// gives its sha256 digest, the one GitHub and most tools compute too.
 func (c *Checksums) Lookup(name string) (Digest, error) {
 	ds := c.digests[name]
-	switch len(ds) {
-	case 0:
+	if len(ds) == 0 {
 		return Digest{}, fmt.Errorf("%w: %q is not listed", ErrChecksums, name)
-	case 1:
-		return ds[0], nil
 	}
-	return Digest{}, fmt.Errorf("%w: %q is listed twice", ErrChecksums, name)
+	var best Digest
+	seen := map[Algorithm]bool{}
+	for _, d := range ds {
+		if seen[d.Algorithm] {
+			return Digest{}, fmt.Errorf("%w: %q is listed twice", ErrChecksums, name)
+		}
+		seen[d.Algorithm] = true
+		if best.IsZero() || d.Algorithm == SHA256 {
+			best = d
+		}
+	}
+	return best, nil
 }
 
 // Names returns the names the file lists, in file order, each once; a

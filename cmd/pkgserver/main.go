@@ -15,9 +15,23 @@
 //	    where your own machines reach it
 //	pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix [-endpoint URL]
 //	pkgserver publish -dir DIR -key KEY -to file:///path
+//	pkgserver root ... and pkgserver key ...
+//	    the key hierarchy: offline roots that sign a list of signing keys
+//	    (DIR/keys.json, served beside every feed); see keys.go
 //	    signs a feed per app and uploads the files first and the feed last,
 //	    skipping files already there with the same sha256; the feed's counter
 //	    never goes down
+//	pkgserver rollout set|pause|resume|abort -dir DIR -key KEY -app APP -version V ...
+//	pkgserver rollout status -dir DIR -app APP [-db FILE]
+//	pkgserver pin|unpin -dir DIR -key KEY -app APP -version V (-install-id ID | -label L)
+//	    stage a release over a fleet, withdraw it, hold machines at a version
+//	    (rollout.go, pin.go); with -db, serve halts a rollout whose release
+//	    fails on -halt-min machines and -halt-percent of those that tried it
+//
+// serve and publish also make binary patches (package delta) from the
+// -patches newest earlier releases of each platform (default 3, 0 for
+// none), skip those not smaller than -patch-max-fraction of the full file,
+// cache them in DIR/.patches (-patch-dir) and list them in the feed.
 //
 // Files in DIR are named <app>-<version>-<os>-<arch>[.exe], or the same with
 // .tar.gz or .zip holding the binary. Drop a new file in and the next
@@ -57,6 +71,14 @@ func main() {
 		err = serve(os.Args[2:])
 	case "publish":
 		err = publish(os.Args[2:])
+	case "rollout":
+		err = rollout(os.Args[2:])
+	case "pin", "unpin":
+		err = pin(os.Args[2:], os.Args[1] == "unpin")
+	case "root":
+		err = rootCmd(os.Args[2:])
+	case "key":
+		err = keyCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -70,7 +92,17 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   pkgserver keygen -out DIR
   pkgserver serve -dir DIR -addr HOST:PORT -key DIR/update.key
-  pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix|file:///path [-endpoint URL]`)
+  pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix|file:///path [-endpoint URL]
+  pkgserver root init -out DIR [-n 1 -threshold 1] [-dir RELEASES]
+  pkgserver root rotate -root OLD.key -dir RELEASES -out NEWDIR
+  pkgserver key issue -root ROOT.key -dir RELEASES -expires 720h -out signing.key|-pub signing.pub
+  pkgserver key revoke -root ROOT.key -dir RELEASES -id KEYID
+  pkgserver key list -dir RELEASES
+  pkgserver key publish -dir RELEASES -to s3://bucket/prefix|file:///path
+  pkgserver rollout set -dir DIR -key KEY -app APP -version V (-percent P | -phases '1%@0h,10%@24h,100%@72h')
+  pkgserver rollout pause|resume|abort -dir DIR -key KEY -app APP -version V
+  pkgserver rollout status -dir DIR -app APP [-db FILE]
+  pkgserver pin|unpin -dir DIR -key KEY -app APP -version V (-install-id ID | -label L)`)
 	os.Exit(2)
 }
 
@@ -111,6 +143,8 @@ func serve(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	keyFile := fs.String("key", "update.key", "private key (PEM) to sign feeds with")
 	dbFile := fs.String("db", "", "SQLite file for reported update events; if empty, none are taken")
+	halt := addHaltFlags(fs)
+	patches := addPatchFlags(fs)
 	fs.Parse(args)
 
 	signer, err := loadSigner(*keyFile)
@@ -118,18 +152,27 @@ func serve(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log})
+	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log,
+		Patches: patches.count(), PatchMaxFraction: *patches.fraction, PatchDir: *patches.dir})
 	if err != nil {
 		return err
 	}
-	var handler http.Handler = srv
+	// Also DIR/keys.json, for programs that pin roots (keys.go).
+	handler, err := srv.WithKeyList()
+	if err != nil {
+		return err
+	}
 	if *dbFile != "" {
 		store, err := deploylog.OpenSQLite(context.Background(), *dbFile)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		handler = withDeployments(srv, store, log)
+		watched, tally, err := watchRollouts(context.Background(), srv, store, halt, log)
+		if err != nil {
+			return err
+		}
+		handler = withRollouts(withDeployments(handler, watched, log), *dir, tally, log)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -171,4 +214,28 @@ func loadSigner(path string) (*feed.Signer, error) {
 		return nil, err
 	}
 	return feed.LoadSigner(pem)
+}
+
+// patchFlags are serve's and publish's flags for binary patches.
+type patchFlags struct {
+	n        *int
+	fraction *float64
+	dir      *string
+}
+
+func addPatchFlags(fs *flag.FlagSet) patchFlags {
+	return patchFlags{
+		n:        fs.Int("patches", server.DefaultPatches, "make binary patches from this many earlier releases of each platform; 0 turns patches off"),
+		fraction: fs.Float64("patch-max-fraction", server.DefaultPatchMaxFraction, "skip a patch not smaller than this fraction of the full file"),
+		dir:      fs.String("patch-dir", "", "patch cache (default DIR/.patches)"),
+	}
+}
+
+// count is -patches as server.Options.Patches reads it: there 0 is the
+// default and a negative number is off.
+func (p patchFlags) count() int {
+	if *p.n <= 0 {
+		return -1
+	}
+	return *p.n
 }

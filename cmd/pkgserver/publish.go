@@ -16,6 +16,7 @@ import (
 
 	"github.com/molt-go/update/server"
 	"github.com/molt-go/update/server/s3store"
+	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/source/s3"
 )
 
@@ -38,6 +39,7 @@ func publish(args []string) error {
 	lifetime := fs.Duration("lifetime", server.DefaultLifetime, "how long the feeds stay valid; publish again before then")
 	app := fs.String("app", "", "publish only this app (default: every app in -dir)")
 	overwrite := fs.Bool("overwrite", false, "publish over a current feed that the key does not verify")
+	patches := addPatchFlags(fs)
 	fs.Parse(args)
 	if *to == "" || fs.NArg() > 0 {
 		return errors.New("publish: -to s3://bucket/prefix or -to file:///path is required (and no other arguments)")
@@ -56,9 +58,20 @@ func publish(args []string) error {
 		Lifetime:  *lifetime,
 		Overwrite: *overwrite,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
+
+		Patches:          patches.count(),
+		PatchMaxFraction: *patches.fraction,
+		PatchDir:         *patches.dir,
 	}
 	if *app != "" {
 		o.Apps = []string{*app}
+	}
+	// A key list (pkgserver key issue) goes up before the feeds it vouches
+	// for, so a client never sees a feed signed by a key it cannot check.
+	if _, err := os.Stat(filepath.Join(*dir, feed.KeysFile)); err == nil {
+		if _, err := server.PublishKeyList(ctx, *dir, store, o.Apps); err != nil {
+			return err
+		}
 	}
 	res, err := server.Publish(ctx, *dir, signer, store, o)
 	for _, p := range res {

@@ -4,12 +4,15 @@
 // it, so both talk to the same fake.
 //
 // It answers the list-releases endpoint (with pagination, Link headers and
-// ETags) and the get-release-asset endpoint (Accept:
-// application/octet-stream, answered with a redirect to a second server
-// that stands in for the storage host), and it can play a private
-// repository or a spent rate limit. Release objects are built from a
-// template, the documented example of the API, so the JSON has the real
-// API's shape.
+// ETags), the latest-release endpoint (with ETags), the attestations
+// endpoint (bundles by reference, snappy-compressed on the storage host, as
+// GitHub serves them now, or inline as it did), and the get-release-asset
+// endpoint (Accept: application/octet-stream, answered with a redirect to a
+// second server that stands in for the storage host). It can play a
+// private repository or a spent rate limit, counts what it was asked, and
+// lets a test take over any API request (State.Hook) to answer slowly,
+// never, or forever. Release objects are built from a template, the
+// documented example of the API, so the JSON has the real API's shape.
 package ghfake
 
 import (
@@ -26,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // File is one file of a fake release.
@@ -60,10 +65,24 @@ type State struct {
 	ResetAt time.Time
 	// Verbatim, when set, is the body of every page of the release list.
 	Verbatim []byte
+	// InlineBundles makes the attestations endpoint put each bundle in its
+	// answer, as GitHub did until 2026, instead of a bundle_url.
+	InlineBundles bool
+	// Hook, when set, sees every API request first, outside the server's
+	// lock; if it returns true it has answered, and nothing else happens
+	// (nothing is counted either).
+	Hook func(w http.ResponseWriter, r *http.Request) bool
 
+	// API counts the requests to the API, and Conditional those of them
+	// with If-None-Match.
+	API, Conditional int
 	// FullPages and NotModified count list pages served in full and
-	// answered 304.
-	FullPages, NotModified int
+	// answered 304; Latest and LatestNotModified the same for the
+	// latest-release endpoint; Attestations the requests for
+	// attestations.
+	FullPages, NotModified        int
+	Latest, LatestNotModified     int
+	Attestations, BundleDownloads int
 	// APIAsset counts asset downloads through the API.
 	APIAsset int
 	// APIAccept holds the Accept header of each request for an asset
@@ -84,7 +103,8 @@ type Server struct {
 	template   map[string]any
 
 	mu       sync.Mutex
-	releases []*Release // newest first, as GitHub lists them
+	releases []*Release          // newest first, as GitHub lists them
+	attest   map[string][][]byte // Sigstore bundles by hex sha256 subject digest
 	nextID   int64
 	st       State
 }
@@ -102,7 +122,7 @@ func New(t testing.TB, owner, repo string, template []byte) *Server {
 	if as, ok := page[0]["assets"].([]any); !ok || len(as) == 0 {
 		t.Fatal("ghfake: the template release has no asset")
 	}
-	s := &Server{Owner: owner, Repo: repo, t: t, template: page[0], nextID: 1000}
+	s := &Server{Owner: owner, Repo: repo, t: t, template: page[0], nextID: 1000, attest: map[string][][]byte{}}
 	s.api = httptest.NewServer(http.HandlerFunc(s.serveAPI))
 	s.store = httptest.NewServer(http.HandlerFunc(s.serveStore))
 	t.Cleanup(s.api.Close)
@@ -134,6 +154,17 @@ func (s *Server) Add(rs ...Release) {
 	}
 }
 
+// Attest stores an attestation (a Sigstore bundle, JSON) for the artifacts
+// with the given sha256 digests (hex), as the attest action does for each
+// of its subjects.
+func (s *Server) Attest(bundle []byte, sha256Hex ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range sha256Hex {
+		s.attest[d] = append(s.attest[d], bundle)
+	}
+}
+
 // Do calls fn with the server's state, under its lock: to change how it
 // answers, or to look at what it saw.
 func (s *Server) Do(fn func(st *State)) {
@@ -152,7 +183,17 @@ func (s *Server) Counts() (full, notModified int) {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	hook := s.st.Hook
+	s.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.st.API++
+	if r.Header.Get("If-None-Match") != "" {
+		s.st.Conditional++
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-RateLimit-Limit", "60")
@@ -180,6 +221,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == prefix:
 		s.serveList(w, r)
+	case r.URL.Path == prefix+"/latest":
+		s.serveLatest(w, r)
+	case strings.HasPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/attestations/sha256:"):
+		s.serveAttestations(w, strings.TrimPrefix(r.URL.Path, "/repos/"+s.Owner+"/"+s.Repo+"/attestations/sha256:"))
 	case strings.HasPrefix(r.URL.Path, prefix+"/assets/"):
 		s.serveAsset(w, r, strings.TrimPrefix(r.URL.Path, prefix+"/assets/"))
 	default:
@@ -218,8 +263,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 			s.t.Error(err)
 		}
 	}
-	sum := sha256.Sum256(body)
-	etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+	etag := etagOf(body)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Link", s.links(perPage, pageNo, last))
 	if r.Header.Get("If-None-Match") == etag {
@@ -229,6 +273,71 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	s.st.FullPages++
 	w.Write(body)
+}
+
+// serveLatest answers the latest-release endpoint: the newest published
+// release that is not a prerelease, or 404.
+func (s *Server) serveLatest(w http.ResponseWriter, r *http.Request) {
+	for _, rel := range s.releases {
+		if rel.Draft || rel.Pre {
+			continue
+		}
+		body, err := json.Marshal(s.releaseJSON(rel))
+		if err != nil {
+			s.t.Error(err)
+		}
+		etag := etagOf(body)
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			s.st.LatestNotModified++
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		s.st.Latest++
+		w.Write(body)
+		return
+	}
+	s.st.Latest++
+	notFound(w)
+}
+
+// serveAttestations answers GET /repos/o/r/attestations/sha256:{hex}: the
+// bundles by reference (bundle null, bundle_url to a snappy block on the
+// storage host), or inline with State.InlineBundles.
+func (s *Server) serveAttestations(w http.ResponseWriter, digest string) {
+	s.st.Attestations++
+	bundles := s.attest[digest]
+	if len(bundles) == 0 {
+		notFound(w)
+		return
+	}
+	type entry struct {
+		Bundle       json.RawMessage `json:"bundle"`
+		RepositoryID int64           `json:"repository_id"`
+		BundleURL    string          `json:"bundle_url,omitempty"`
+	}
+	var out struct {
+		Attestations []entry `json:"attestations"`
+	}
+	for i, b := range bundles {
+		e := entry{Bundle: json.RawMessage("null"), RepositoryID: 1296269}
+		if s.st.InlineBundles {
+			e.Bundle = b
+		} else {
+			e.BundleURL = fmt.Sprintf("%s/attestations/%s/%d.json.sn?sig=fake", s.store.URL, digest, i)
+		}
+		out.Attestations = append(out.Attestations, e)
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		s.t.Error(err)
+	}
+	w.Write(body)
+}
+
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // links writes the Link header as GitHub does for page n of last.
@@ -327,6 +436,20 @@ func (s *Server) serveStore(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.st.StoreAuth = append(s.st.StoreAuth, r.Header.Get("Authorization"))
 	s.st.StoreRanges = append(s.st.StoreRanges, r.Header.Get("Range"))
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/attestations/"); ok {
+		digest, name, _ := strings.Cut(rest, "/")
+		i, _ := strconv.Atoi(strings.TrimSuffix(name, ".json.sn"))
+		bundles := s.attest[digest]
+		s.st.BundleDownloads++
+		s.mu.Unlock()
+		if i < 0 || i >= len(bundles) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-snappy")
+		w.Write(s2.EncodeSnappy(nil, bundles[i]))
+		return
+	}
 	var file *File
 	if id, ok := strings.CutPrefix(r.URL.Path, "/blob/"); ok {
 		_, file = s.find(func(_ *Release, f *File) bool { return strconv.FormatInt(f.id, 10) == id })

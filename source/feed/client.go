@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
@@ -33,6 +34,15 @@ type Client struct {
 	// MaxFeedBytes caps the size of feed.json. Default, and upper bound:
 	// MaxFeedSize.
 	MaxFeedBytes int64
+	// KeysURL is where the key list is, for a verifier that is a *Roots.
+	// Default: keys.json beside feed.json.
+	KeysURL string
+	// MetadataTimeout bounds each metadata request (keys.json, feed.json)
+	// from the moment it is sent to its last byte, so that a mirror that
+	// trickles or goes silent cannot hold a check for longer. Default:
+	// DefaultMetadataTimeout. Downloads of assets are not bounded by it
+	// (they may rightly take an hour; the updater cuts one that stalls).
+	MetadataTimeout time.Duration
 
 	mu       sync.Mutex
 	cacheURL string // the feed URL that etag and body came from
@@ -42,8 +52,44 @@ type Client struct {
 
 var _ source.Source = (*Client)(nil)
 
+// DefaultMetadataTimeout is how long one metadata request may take, from
+// sending it to the last byte of the answer. Metadata is small by design:
+// a feed of a few releases or a key list is a few KiB and arrives within a
+// second on any working link, and 30 s still carries a 1 MiB feed over a
+// 300 kbit/s mobile link. Beyond that the answer is not coming at a useful
+// speed: a slow-retrieval attack (a mirror that trickles a byte a second,
+// or sends headers and goes silent) would otherwise hold every check, and
+// the header timeout of the HTTP client does not end a body that never
+// finishes. A publisher with feeds of many MiB raises MetadataTimeout.
+const DefaultMetadataTimeout = 30 * time.Second
+
 // New returns a Client for the feed in the folder at url.
 func New(url string) *Client { return &Client{URL: url} }
+
+func (c *Client) metadataTimeout() time.Duration {
+	if c.MetadataTimeout > 0 {
+		return c.MetadataTimeout
+	}
+	return DefaultMetadataTimeout
+}
+
+// keysURL is where keys.json is.
+func (c *Client) keysURL(feedURL *url.URL) (*url.URL, error) {
+	if c.KeysURL == "" {
+		return feedURL.JoinPath("..", KeysFile), nil
+	}
+	u, err := url.Parse(c.KeysURL)
+	if err != nil {
+		return nil, fmt.Errorf("feed: KeysURL %q: %w", c.KeysURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("feed: KeysURL %q is not an http or https URL", c.KeysURL)
+	}
+	if feedURL.Scheme == "https" && u.Scheme == "http" {
+		return nil, fmt.Errorf("feed: KeysURL %s: %w", u.Redacted(), source.ErrInsecureRedirect)
+	}
+	return u, nil
+}
 
 func (c *Client) httpClient() *http.Client { return httpx.Client(c.HTTPClient) }
 
@@ -69,51 +115,77 @@ func (c *Client) feedURL() (*url.URL, error) {
 // is never vouched for by a verifier other than the one passed. A feed is
 // kept only if it verified.
 //
+// When v is a *Roots, keys.json (KeysURL) is fetched first and given to
+// v.Update; the feed must then be signed by a signing key of that list,
+// and the listing's KeyEpoch is the feed's key epoch.
+//
+// Each request must be answered in full within MetadataTimeout, else the
+// error wraps source.ErrUnavailable and context.DeadlineExceeded.
+//
 // Errors wrap source.ErrNotFound (404), source.ErrAccess (401, 403),
-// source.ErrUnavailable (5xx, network), source.ErrInsecureRedirect,
-// source.ErrBadMetadata or verify.ErrBadSignature, and name the URL.
+// source.ErrUnavailable (5xx, network, too slow), source.ErrInsecureRedirect,
+// source.ErrBadMetadata, verify.ErrBadSignature or the key list's errors
+// (ErrNotRootSigned, ErrKeyListRollback, ErrKeyRevoked...), and name the URL.
 func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listing, error) {
 	u, err := c.feedURL()
 	if err != nil {
 		return nil, err
 	}
-	feedURL := u.String()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, feedURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("feed: %w", err)
+	var trusted *TrustedKeys
+	roots, hierarchy := v.(*Roots)
+	if hierarchy {
+		ku, err := c.keysURL(u)
+		if err != nil {
+			return nil, err
+		}
+		keysURL := ku.String()
+		m, err := c.getMetadata(ctx, keysURL, "", MaxKeyListSize)
+		if err != nil {
+			return nil, err
+		}
+		if m.status != http.StatusOK {
+			return nil, fmt.Errorf("feed: GET %s: unexpected %d: %w", keysURL, m.status, source.ErrUnavailable)
+		}
+		if trusted, err = roots.Update(m.body); err != nil {
+			return nil, fmt.Errorf("feed: key list %s: %w", keysURL, err)
+		}
 	}
-	req.Header.Set("Accept", "application/json")
+
+	feedURL := u.String()
 	c.mu.Lock()
 	etag, kept := c.etag, c.body
 	if c.cacheURL != feedURL {
 		etag, kept = "", nil
 	}
 	c.mu.Unlock()
-	if etag != "" && v != nil {
-		req.Header.Set("If-None-Match", etag)
+	if v == nil {
+		etag = ""
 	}
-	resp, err := c.httpClient().Do(req)
+	limit := c.MaxFeedBytes
+	if limit <= 0 || limit > MaxFeedSize {
+		limit = MaxFeedSize
+	}
+	m, err := c.getMetadata(ctx, feedURL, etag, limit)
 	if err != nil {
-		return nil, transportError(ctx, feedURL, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-
 	var body []byte
 	switch {
-	case resp.StatusCode == http.StatusNotModified && kept != nil:
+	case m.status == http.StatusNotModified && kept != nil:
 		body = kept
-	case resp.StatusCode == http.StatusOK:
-		body, err = c.readFeed(resp.Body, feedURL)
-		if err != nil {
-			return nil, err
-		}
-	case resp.StatusCode >= 400:
-		return nil, fmt.Errorf("feed: %w", httpx.StatusError(resp))
+	case m.status == http.StatusOK:
+		body = m.body
 	default:
-		return nil, fmt.Errorf("feed: GET %s: unexpected %s: %w", feedURL, resp.Status, source.ErrUnavailable)
+		return nil, fmt.Errorf("feed: GET %s: unexpected %d: %w", feedURL, m.status, source.ErrUnavailable)
 	}
 
-	p, err := Parse(body, v)
+	var p *Payload
+	var epoch int64
+	if trusted != nil {
+		p, epoch, err = trusted.ParseFeed(body, roots.now())
+	} else {
+		p, err = Parse(body, v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("feed %s: %w", feedURL, err)
 	}
@@ -122,9 +194,10 @@ func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 		return nil, fmt.Errorf("feed %s: %w", feedURL, err)
 	}
 	l.Origin = u.Redacted()
-	if v != nil && resp.StatusCode == http.StatusOK {
+	l.KeyEpoch = epoch
+	if v != nil && m.status == http.StatusOK {
 		c.mu.Lock()
-		c.cacheURL, c.etag, c.body = feedURL, resp.Header.Get("ETag"), body
+		c.cacheURL, c.etag, c.body = feedURL, m.etag, body
 		if c.etag == "" {
 			c.body = nil
 		}
@@ -133,21 +206,61 @@ func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	return l, nil
 }
 
-// readFeed reads a feed body, refusing one over the cap before it is all
-// in memory.
-func (c *Client) readFeed(r io.Reader, feedURL string) ([]byte, error) {
-	limit := c.MaxFeedBytes
-	if limit <= 0 || limit > MaxFeedSize {
-		limit = MaxFeedSize
+// metadata is one metadata answer: 200 with its body, or 304.
+type metadata struct {
+	status int
+	etag   string
+	body   []byte
+}
+
+// getMetadata GETs a metadata document of at most limit bytes, sending
+// etag as If-None-Match if set, and reads it all within MetadataTimeout.
+// Statuses of 400 and up are errors; others are returned.
+func (c *Client) getMetadata(ctx context.Context, rawURL, etag string, limit int64) (*metadata, error) {
+	d := c.metadataTimeout()
+	mctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	// The caller's context ending keeps its own meaning; this request's
+	// deadline passing is the mirror being too slow.
+	fail := func(err error) error {
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("feed: GET %s: %w", rawURL, ctx.Err())
+		case mctx.Err() != nil:
+			return fmt.Errorf("feed: GET %s: %w: no complete answer within %v (MetadataTimeout): %w",
+				rawURL, source.ErrUnavailable, d, context.DeadlineExceeded)
+		}
+		return err
 	}
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	req, err := http.NewRequestWithContext(mctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("feed: GET %s: %w: %w", feedURL, source.ErrUnavailable, err)
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fail(transportError(ctx, rawURL, err))
+	}
+	defer resp.Body.Close()
+	m := &metadata{status: resp.StatusCode, etag: resp.Header.Get("ETag")}
+	switch {
+	case resp.StatusCode >= 400:
+		return nil, fmt.Errorf("feed: %w", httpx.StatusError(resp))
+	case resp.StatusCode != http.StatusOK:
+		return m, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fail(fmt.Errorf("feed: GET %s: %w: %w", rawURL, source.ErrUnavailable, err))
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("feed: GET %s: %w: larger than %d bytes", feedURL, source.ErrBadMetadata, limit)
+		return nil, fmt.Errorf("feed: GET %s: %w: larger than %d bytes", rawURL, source.ErrBadMetadata, limit)
 	}
-	return body, nil
+	m.body = body
+	return m, nil
 }
 
 // Open returns the asset's bytes from offset on. For offset > 0 it asks for

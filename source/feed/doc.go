@@ -10,7 +10,7 @@
 //
 //	priv, pub, _ := feed.GenerateKey()       // or cosign generate-key-pair
 //	signer, _ := feed.LoadSigner(priv)       // server.LoadEncryptedSigner for cosign.key
-//	srv, _ := feed.NewServer(feed.ServerOptions{Dir: "/srv/releases", Signer: signer})
+//	srv, _ := server.New(server.Options{Dir: "/srv/releases", Signer: signer})
 //	http.ListenAndServe(":8080", srv)
 //
 // Built files are dropped into the folder, named
@@ -86,7 +86,104 @@
 // signs elsewhere and uploads files and feed.json to a Store (a folder, an
 // S3 bucket), and must publish again before the feed expires.
 //
-// # Rotating keys
+// # Key hierarchy: offline roots, online signing keys
+//
+// With one pinned key, the key on the server that signs is the key every
+// program trusts: if it is stolen, the only way out is a new binary for
+// every user. A key hierarchy, as TUF's and Tailscale's update signing
+// have, pins root keys instead, which never sit on a server. The roots sign
+// keys.json, a list of signing keys, each with an expiry; the server signs
+// feeds with a signing key from that list. Revoking or replacing a signing
+// key is then a new keys.json, which programs already shipped accept.
+//
+// The program pins the roots and passes them as its verifier:
+//
+//	//go:embed root.pub
+//	var rootPEM []byte
+//
+//	update.Options{Source: feed.New(url), Verifier: feed.MustRoots(rootPEM), ...}
+//
+// (feed.NewRoots(2, rootPEM) for two of several roots.) The Client, given
+// a *Roots, fetches keys.json beside feed.json (Client.KeysURL to put it
+// elsewhere) with the same bounds as the feed (MaxKeyListSize,
+// MetadataTimeout), checks it, then checks the feed with its keys.
+//
+// keys.json is one document, so that a key list never arrives without the
+// roots that signed it:
+//
+//	{"roots":[{"payload":"<base64 RootSet>","signatures":[...]}, ...],
+//	 "payload":"<base64 KeyList>","signatures":[{"keyid":"<root id>","sig":"..."}]}
+//
+// with, decoded,
+//
+//	RootSet: {"type":"molt-roots/v1","version":1,"threshold":1,"keys":[{"id":"<hex sha256>","pem":"..."}]}
+//	KeyList: {"type":"molt-keys/v1","version":7,"issued":"...",
+//	          "keys":[{"id":"...","pem":"...","since":5,"expires":"..."}],"revoked":["<id>"]}
+//
+// The rules (VerifyKeyList, a pure function: bytes, pinned roots and the
+// key list accepted before in; verdict and trusted keys out):
+//
+//   - roots: starting from the pinned roots, each root set of the chain
+//     that a threshold of the trusted roots signed, and a threshold of its
+//     own keys too, becomes the trusted set; so a program built before a
+//     rotation follows it, and one built after starts at its own roots;
+//   - the key list must be signed by a threshold of the trusted roots
+//     (else ErrNotRootSigned), and its version must not be lower than one
+//     accepted before (else ErrKeyListRollback: a replayed list that still
+//     trusts a revoked key);
+//   - the feed must be signed by a listed key that has not expired (else
+//     ErrKeyRevoked, ErrKeyExpired, ErrKeyNotListed; all wrap
+//     verify.ErrBadSignature).
+//
+// Counters survive all of it. A signing key's "since" is the key list
+// version that first listed it, its epoch; the listing carries the epoch
+// of the newest key that signed the feed (source.Listing.KeyEpoch), and the
+// updater keeps (epoch, serial) per origin, newest first: a lower epoch is
+// a replay, a higher one starts the serial afresh. A thief who pushed the
+// serial to the top with a stolen key (the fast-forward attack) therefore
+// cannot lock out the key issued after it was revoked. Roots keeps the key
+// list it accepted in memory; the epoch in the state file keeps a restarted
+// program from taking an older key list's keys.
+//
+// # The ceremony
+//
+// The root key lives offline: on a machine that is never a server (at best
+// never online), backed up in two places, used only for the commands
+// below; keys.json and public keys travel to it and back.
+//
+//  1. Once, offline: pkgserver root init -out ROOTS -dir WORK writes
+//     ROOTS/root.key (the root: keep it there), ROOTS/root.pub (commit it to
+//     the program and embed it) and WORK/keys.json, version 1, no keys yet.
+//     -n 3 -threshold 2 makes three roots of which two must sign.
+//  2. A signing key is made where it signs (pkgserver keygen on the
+//     server); its public key goes to the offline machine, which lists it:
+//     pkgserver key issue -root ROOTS/root.key -dir WORK -pub update.pub
+//     -expires 720h (or -out signing.key to make one there). keys.json goes
+//     back into the release folder: pkgserver serve serves it at
+//     /keys.json and /<app>/keys.json; for a static host or a bucket,
+//     pkgserver key publish -dir RELEASES -to ... before pkgserver publish.
+//  3. Routinely, before a key expires: issue the next, publish keys.json,
+//     switch the server to the new key; the old one expires by itself.
+//  4. A signing key thought stolen: pkgserver key revoke -id KEYID and key
+//     issue a replacement (its newer epoch undoes any counter the thief
+//     pushed up), publish keys.json at once, switch the server. Programs
+//     refuse the stolen key from their next check; no new binary.
+//  5. Rotating the roots (on a schedule, or a root thought exposed):
+//     pkgserver root rotate -root ROOTS/root.key -dir WORK -out NEWROOTS
+//     adds a root set signed by the old roots and the new; programs that
+//     pin the old roots follow it, and builds from then on pin
+//     NEWROOTS/root.pub. The chain stays in keys.json (at most 32 sets). A
+//     threshold of roots actually stolen is the one loss that needs new
+//     binaries for the programs that pinned them and have not seen the
+//     rotation, which is why the roots stay offline, and why several roots
+//     with a threshold are worth their trouble.
+//
+// Programs shipped before the hierarchy pin a signing key with
+// verify.Signature and go on verifying feeds it signs: while they are
+// about, the server signs with the hierarchy's key and adds a signature by
+// the old key (server.Options.ExtraSigners). A feed has room for 8.
+//
+// # Rotating a pinned key (without a hierarchy)
 //
 // A feed may carry several signatures (at most 8); one that a pinned key
 // verifies is enough. To move to a new key:
@@ -99,10 +196,17 @@
 //
 // A key thought stolen is dropped the same way, by shipping a version that
 // no longer pins it; until it is installed the stolen key is trusted, which
-// is why the private key belongs on as few machines as possible.
+// is why the private key belongs on as few machines as possible, and why
+// the key hierarchy above exists.
 //
 // # Limits
 //
+// Each metadata request (keys.json, feed.json) must be answered in full
+// within Client.MetadataTimeout (DefaultMetadataTimeout, 30 s), so a mirror
+// that trickles or goes silent ends a check with an error wrapping
+// source.ErrUnavailable and context.DeadlineExceeded. keys.json is capped
+// at MaxKeyListSize bytes and is strict throughout, since a field that
+// restricted a key and was ignored would trust it more than meant.
 // feed.json is capped at MaxFeedSize bytes; the envelope is strict (unknown
 // fields and trailing data are errors, since nothing unsigned should say
 // more than it must) and the payload is lenient (unknown fields are

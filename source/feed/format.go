@@ -107,6 +107,22 @@ type Asset struct {
 	URL string `json:"url"`
 	// Executable is the executable's name inside an archive asset.
 	Executable string `json:"executable,omitempty"`
+	// Patches make this asset's executable from earlier ones'.
+	Patches []Patch `json:"patches,omitempty"`
+}
+
+// Patch is a binary patch (package delta) in a feed: from the executable
+// whose sha256 is From to this asset's executable (ToSize bytes, sha256
+// ToSHA256); the patch file itself is Size bytes with sha256 SHA256, at
+// URL relative to the feed like an asset's.
+type Patch struct {
+	From     string `json:"from_sha256"`
+	Name     string `json:"name"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	URL      string `json:"url"`
+	ToSize   int64  `json:"to_size"`
+	ToSHA256 string `json:"to_sha256"`
 }
 
 // Envelope is feed.json as served: the payload's exact bytes and the
@@ -168,7 +184,10 @@ func Sign(p *Payload, signers ...*Signer) ([]byte, error) {
 // publishers may add optional fields that older clients ignore.
 //
 // Errors wrap source.ErrBadMetadata for a document that is empty, too large
-// or malformed, and verify.ErrBadSignature when no signature verifies.
+// or malformed, and verify.ErrBadSignature when no signature verifies. With
+// a *Roots as v, the feed must be signed by a signing key of the last key
+// list that v accepted (see Roots.Update), and the errors say why a key is
+// refused: ErrKeyRevoked, ErrKeyExpired, ErrKeyNotListed.
 func Parse(data []byte, v verify.Verifier) (*Payload, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: feed is empty", source.ErrBadMetadata)
@@ -184,7 +203,9 @@ func Parse(data []byte, v verify.Verifier) (*Payload, error) {
 		return nil, fmt.Errorf("%w: feed has no payload", source.ErrBadMetadata)
 	}
 	if v != nil {
-		if err := checkSignatures(&env, v); err != nil {
+		// A *Roots checks with the signing keys its key list vouches
+		// for (keylist.go); any other verifier with its own keys.
+		if err := checkEnvelope(&env, v); err != nil {
 			return nil, err
 		}
 	}
@@ -275,6 +296,59 @@ func (p *Payload) validate() error {
 				return bad("asset %s: no url", a.Name)
 			}
 		}
+		if err := r.Rollout.validate(); err != nil {
+			return bad("release %s: rollout: %v", r.Version, err)
+		}
+	}
+	return p.validateFleet(versions)
+}
+
+// validate checks a release's rollout: fractions from 0 to 100, phases
+// that start at known times, in time order. A nil rollout is valid.
+func (r *Rollout) validate() error {
+	if r == nil {
+		return nil
+	}
+	percent := func(f float64) bool { return f >= 0 && f <= 100 } // false for NaN
+	if !percent(r.Percent) {
+		return fmt.Errorf("percent %v is not from 0 to 100", r.Percent)
+	}
+	for i, ph := range r.Phases {
+		switch {
+		case !percent(ph.Percent):
+			return fmt.Errorf("phase %d: percent %v is not from 0 to 100", i+1, ph.Percent)
+		case ph.Start.IsZero():
+			return fmt.Errorf("phase %d has no start", i+1)
+		case i > 0 && !ph.Start.After(r.Phases[i-1].Start):
+			return fmt.Errorf("phase %d starts at %s, not after phase %d", i+1, ph.Start.Format(time.RFC3339), i)
+		}
+	}
+	return nil
+}
+
+// validateFleet checks pins and withdrawn versions: real versions, pins
+// that name someone, and no release both listed and withdrawn (a client
+// not running it would still be offered it).
+func (p *Payload) validateFleet(listed map[string]bool) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: feed: %s", source.ErrBadMetadata, fmt.Sprintf(format, args...))
+	}
+	for _, pin := range p.Pins {
+		if _, err := semver.NewVersion(pin.Version); err != nil {
+			return bad("pin at %q: %v", pin.Version, err)
+		}
+		if len(pin.InstallIDs) == 0 && len(pin.Labels) == 0 {
+			return bad("pin at %s names no install ID and no label", pin.Version)
+		}
+	}
+	for _, w := range p.Withdrawn {
+		v, err := semver.NewVersion(w)
+		if err != nil {
+			return bad("withdrawn version %q: %v", w, err)
+		}
+		if listed[v.String()] {
+			return bad("release %s is both listed and withdrawn", w)
+		}
 	}
 	return nil
 }
@@ -315,32 +389,71 @@ func (p *Payload) Listing(base *url.URL) (*source.Listing, error) {
 			}
 		}
 		for _, a := range r.Assets {
-			ref, err := url.Parse(a.URL)
+			u, err := resolveURL(base, a.Name, a.URL)
 			if err != nil {
-				return nil, fmt.Errorf("%w: asset %s: url: %v", source.ErrBadMetadata, a.Name, err)
-			}
-			u := base.ResolveReference(ref)
-			switch {
-			case u.Scheme != "http" && u.Scheme != "https":
-				return nil, fmt.Errorf("%w: asset %s: url scheme %q", source.ErrBadMetadata, a.Name, u.Scheme)
-			case base.Scheme == "https" && u.Scheme == "http":
-				return nil, fmt.Errorf("%w: asset %s at %s", source.ErrInsecureRedirect, a.Name, u.Redacted())
+				return nil, err
 			}
 			sum, err := hex.DecodeString(a.SHA256)
 			if err != nil {
 				return nil, fmt.Errorf("%w: asset %s: sha256: %v", source.ErrBadMetadata, a.Name, err)
 			}
-			sr.Assets = append(sr.Assets, source.Asset{
+			sa := source.Asset{
 				Name:       a.Name,
 				OS:         a.OS,
 				Arch:       a.Arch,
 				Size:       a.Size,
 				Digest:     verify.Digest{Algorithm: verify.SHA256, Sum: sum},
-				URL:        u.String(),
+				URL:        u,
 				Executable: a.Executable,
-			})
+			}
+			for _, pt := range a.Patches {
+				sp, err := pt.source(base)
+				if err != nil {
+					return nil, fmt.Errorf("asset %s: %w", a.Name, err)
+				}
+				sa.Patches = append(sa.Patches, sp)
+			}
+			sr.Assets = append(sr.Assets, sa)
 		}
 		l.Releases = append(l.Releases, sr)
 	}
 	return l, nil
+}
+
+// resolveURL resolves a file's URL against base, the feed's URL, refusing
+// schemes other than http(s) and a step down from https to http.
+func resolveURL(base *url.URL, name, ref string) (string, error) {
+	r, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: url: %v", source.ErrBadMetadata, name, err)
+	}
+	u := base.ResolveReference(r)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%w: %s: url scheme %q", source.ErrBadMetadata, name, u.Scheme)
+	case base.Scheme == "https" && u.Scheme == "http":
+		return "", fmt.Errorf("%w: %s at %s", source.ErrInsecureRedirect, name, u.Redacted())
+	}
+	return u.String(), nil
+}
+
+// source converts a feed patch, resolving its URL against base.
+func (p Patch) source(base *url.URL) (source.Patch, error) {
+	var digests [3][]byte
+	for i, h := range []string{p.From, p.SHA256, p.ToSHA256} {
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != 32 {
+			return source.Patch{}, fmt.Errorf("%w: patch %s: sha256 %q", source.ErrBadMetadata, p.Name, h)
+		}
+		digests[i] = b
+	}
+	if !ValidName(p.Name) || p.Size <= 0 || p.ToSize < 0 {
+		return source.Patch{}, fmt.Errorf("%w: patch %q: bad name or size", source.ErrBadMetadata, p.Name)
+	}
+	u, err := resolveURL(base, p.Name, p.URL)
+	if err != nil {
+		return source.Patch{}, err
+	}
+	d := func(b []byte) verify.Digest { return verify.Digest{Algorithm: verify.SHA256, Sum: b} }
+	return source.Patch{From: d(digests[0]), Name: p.Name, Size: p.Size, Digest: d(digests[1]), URL: u, ToSize: p.ToSize, To: d(digests[2])}, nil
 }

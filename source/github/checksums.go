@@ -2,122 +2,99 @@ package github
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
+	"slices"
 	"strings"
 
-	"github.com/molt-go/update/verify/cosign"
-
-	gh "github.com/google/go-github/v92/github"
-
-	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
 
-// isChecksumsName reports whether name is a checksums file as goreleaser
-// writes it ("checksums.txt", "{name}_{version}_checksums.txt") or as
-// sha256sum users name it ("SHA256SUMS").
-func isChecksumsName(name string) bool {
-	lower := strings.ToLower(name)
-	switch lower {
-	case "checksums.txt", "sha256sums", "sha256sums.txt", "sha512sums", "sha512sums.txt":
-		return true
-	}
-	return strings.HasSuffix(lower, "_checksums.txt") || strings.HasSuffix(lower, "-checksums.txt")
+// checksumsListNames are the names projects give the file that lists the
+// digests of a release's files, alone or after a prefix and a separator
+// ("hugo_0.139.0_checksums.txt", "restic-0.17.3-SHA256SUMS"), best first:
+// goreleaser's, sha256sum's, and the variants seen in real releases.
+var checksumsListNames = []string{
+	"checksums.txt", "sha256sums", "sha256sums.txt", "checksums.sha256", "sha256sum.txt", "sha256.txt",
+	"checksums", "checksums-sha256.txt", "checksums_sha256.txt", "sha512sums", "sha512sums.txt",
+	"checksums.sha512", "sha512sum.txt", "sha512.txt", "checksums-bsd",
 }
 
-// checksums finds the release's checksums file, checks its signature with
-// v, and parses it. It returns nil, with no error, when the release has no
-// checksums file, or when v is not nil and the file is not signed: then no
-// digest comes from it. A signature that does not verify is an error.
-func (s *Source) checksums(ctx context.Context, byName map[string]*gh.ReleaseAsset, names []string, v verify.Verifier, seen map[int64]bool) (*verify.Checksums, error) {
-	var files, signed []string
+// checksumsRank is where name stands among checksumsListNames, or -1 if it
+// is no checksums list. Case does not matter.
+func checksumsRank(name string) int {
+	lower := strings.ToLower(name)
+	for i, w := range checksumsListNames {
+		if lower == w {
+			return i
+		}
+		if rest, ok := strings.CutSuffix(lower, w); ok && rest != "" && strings.ContainsRune("_-.", rune(rest[len(rest)-1])) {
+			return i
+		}
+	}
+	return -1
+}
+
+// checksumsFiles returns the release's checksums lists, best first. A
+// clearsigned list may be published only as "SHA256SUMS.asc": such a file
+// counts as a list when the release has no plain one of that name.
+func checksumsFiles(names []string) []string {
+	var files []string
+	rank := func(n string) int {
+		if base, ok := strings.CutSuffix(n, ".asc"); ok && !slices.Contains(names, base) {
+			return checksumsRank(base)
+		}
+		return checksumsRank(n)
+	}
 	for _, n := range names {
-		if isChecksumsName(n) {
+		if rank(n) >= 0 {
 			files = append(files, n)
-			if signatureOf(byName, n) != nil {
-				signed = append(signed, n)
-			}
 		}
 	}
-	if len(files) == 0 {
-		return nil, nil
-	}
-	use := files
-	if v != nil {
-		if len(signed) == 0 {
-			s.log.Warn("checksums file is not signed; its digests are not trusted", "file", files[0])
-			return nil, nil
-		}
-		use = signed
-	}
-	if len(use) > 1 {
-		return nil, fmt.Errorf("%w: github: several checksums files: %s", source.ErrBadMetadata, quoteList(use))
-	}
-	name := use[0]
-	data, err := s.file(ctx, byName[name], verify.MaxChecksumsSize, seen)
-	if err != nil {
-		return nil, err
-	}
-	if v != nil {
-		sigAsset := signatureOf(byName, name)
-		sigData, err := s.file(ctx, sigAsset, cosign.MaxSignatureFileSize, seen)
-		if err != nil {
-			return nil, err
-		}
-		sf, err := cosign.ParseSignatureFile(sigData)
-		if err != nil {
-			return nil, errorf(err, "signature %s", sigAsset.GetName())
-		}
-		if err := sf.Verify(v, bytes.NewReader(data)); err != nil {
-			return nil, errorf(err, "%s does not verify with %s", name, sigAsset.GetName())
-		}
-		s.log.Debug("checksums file verified", "file", name, "signature", sigAsset.GetName())
+	slices.SortStableFunc(files, func(a, b string) int { return rank(a) - rank(b) })
+	return files
+}
+
+// assetSumSuffixes are the endings of a file holding one asset's digest
+// ("hello_linux_amd64.tar.gz.sha256").
+var assetSumSuffixes = []string{".sha256", ".sha256sum", ".sha256.txt", ".sha512", ".sha512sum"}
+
+// parseAssetSum reads a file holding the digest of the asset called name:
+// a bare hex digest, or a checksums file whose one entry, or whose entry
+// for name, is it.
+func parseAssetSum(data []byte, name string) (verify.Digest, error) {
+	fields := bytes.Fields(data)
+	if len(fields) == 1 {
+		return verify.ParseDigest(string(fields[0]))
 	}
 	sums, err := verify.ParseChecksums(data)
 	if err != nil {
-		return nil, errorf(err, "checksums file %s", name)
+		return verify.Digest{}, err
 	}
-	return sums, nil
+	if ns := sums.Names(); len(ns) == 1 {
+		return sums.Lookup(ns[0])
+	}
+	return sums.Lookup(name)
 }
 
-// file downloads a small release file (a checksums file, a signature),
-// refusing one larger than limit. Files are kept by asset ID, which GitHub
-// changes whenever a file is replaced, so each is fetched once.
-func (s *Source) file(ctx context.Context, a *gh.ReleaseAsset, limit int64, seen map[int64]bool) ([]byte, error) {
-	id := a.GetID()
-	seen[id] = true
-	if data, ok := s.files[id]; ok {
-		return data, nil
-	}
-	if int64(a.GetSize()) > limit {
-		return nil, fmt.Errorf("%w: github: %s is %d bytes, more than the %d allowed", source.ErrBadMetadata, a.GetName(), a.GetSize(), limit)
-	}
-	resp, err := s.get(ctx, s.assetURL(a), a.GetName(), 0)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("%w: github: %s: unexpected %s", source.ErrUnavailable, a.GetName(), resp.Status)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: github: reading %s: %v", source.ErrUnavailable, a.GetName(), err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: github: %s is more than the %d bytes allowed", source.ErrBadMetadata, a.GetName(), limit)
-	}
-	if n := a.GetSize(); n > 0 && len(data) != n {
-		// Cut short on the way: keep it out of the cache, try again later.
-		return nil, fmt.Errorf("%w: github: %s: got %d bytes, GitHub lists %d", source.ErrUnavailable, a.GetName(), len(data), n)
-	}
-	s.files[id] = data
-	return data, nil
-}
+// trustedSums is the digests of every checksums file a look accepted.
+type trustedSums []*verify.Checksums
 
-// errorf wraps err with a message saying what it is about.
-func errorf(err error, format string, args ...any) error {
-	return fmt.Errorf("github: "+format+": %w", append(args, err)...)
+// lookup returns the digest the files give name, the zero Digest if none
+// lists it. Files that list it differently are an error: one of them was
+// not made for this release.
+func (ts trustedSums) lookup(name string) (verify.Digest, error) {
+	var found verify.Digest
+	for _, sums := range ts {
+		d, err := sums.Lookup(name)
+		if err != nil {
+			continue // not listed, or listed twice: no answer from this file
+		}
+		if !found.IsZero() && found.Algorithm == d.Algorithm && found.String() != d.String() {
+			return verify.Digest{}, fmt.Errorf("github: checksums files disagree on %s (%s, %s): %w", name, found, d, verify.ErrDigestMismatch)
+		}
+		if found.IsZero() {
+			found = d
+		}
+	}
+	return found, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 
 	"github.com/molt-go/update/source/github"
 	"github.com/molt-go/update/verify"
@@ -19,6 +20,14 @@ import (
 func Example() {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-RateLimit-Limit", "60")
+		w.Header().Set("X-RateLimit-Remaining", "58")
+		if strings.HasSuffix(r.URL.Path, "/releases/latest") {
+			// Asked first on the stable channel; this stand-in has no
+			// ETags, so the list is read too.
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
 		fmt.Fprint(w, `[{"tag_name": "v1.2.0", "draft": false, "prerelease": false,
 		  "published_at": "2026-01-02T03:04:05Z", "body": "Faster.",
 		  "assets": [
@@ -63,11 +72,15 @@ func Example() {
 	for _, r := range listing.Releases {
 		fmt.Println(r.Version, r.Notes)
 		for _, a := range r.Assets {
-			fmt.Println(a.OS, a.Arch, a.Name, a.Executable, a.Digest.String()[:15])
+			fmt.Println(a.OS, a.Arch, a.Name, a.Digest.String()[:15])
 		}
+	}
+	if rl, ok := src.RateLimit(); ok {
+		fmt.Printf("%d of %d API requests left this hour\n", rl.Remaining, rl.Limit)
 	}
 	// Output:
 	// v1.2.0 Faster.
-	// linux amd64 hello_1.2.0_linux_amd64.tar.gz hello sha256:2151b604
-	// windows arm64 hello_1.2.0_windows_arm64.zip hello.exe sha256:4355a46b
+	// linux amd64 hello_1.2.0_linux_amd64.tar.gz sha256:2151b604
+	// windows arm64 hello_1.2.0_windows_arm64.zip sha256:4355a46b
+	// 58 of 60 API requests left this hour
 }

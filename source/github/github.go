@@ -8,14 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	gh "github.com/google/go-github/v92/github"
 
 	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
@@ -31,41 +26,20 @@ var (
 	// limit is spent; the error is a *RateLimitError that says when it
 	// resets. It wraps source.ErrUnavailable, since trying later works.
 	ErrRateLimited = fmt.Errorf("%w: github rate limit exceeded", source.ErrUnavailable)
+	// ErrTimeout means a metadata request (the release list, a checksums
+	// file, a signature, an attestation) did not finish within its deadline
+	// (Options.Timeout): the server is stalled, or trickles its answer. It
+	// wraps source.ErrUnavailable.
+	ErrTimeout = fmt.Errorf("%w: github metadata request took too long", source.ErrUnavailable)
+	// ErrTooLarge means a metadata answer was larger than its cap
+	// (MaxMetadataSize, MaxSignatureSize). It wraps source.ErrBadMetadata.
+	ErrTooLarge = fmt.Errorf("%w: github metadata too large", source.ErrBadMetadata)
 	// ErrNoAsset means no file of a release is a program for the platform.
 	// It is source.ErrNoAsset, so errors.Is(err, update.ErrNoAsset) holds.
 	ErrNoAsset = source.ErrNoAsset
-	// ErrAmbiguousAsset means several different files of a release fit the
-	// platform equally well, so none is chosen.
-	ErrAmbiguousAsset = errors.New("github: several assets for this platform")
 	// ErrOptions means the Options cannot work.
 	ErrOptions = errors.New("github: bad options")
 )
-
-// RateLimitError is GitHub's answer when the rate limit is spent (403 or
-// 429 with X-RateLimit-Remaining: 0, or a secondary limit with
-// Retry-After). errors.Is(err, ErrRateLimited) holds for it.
-type RateLimitError struct {
-	// Reset is when GitHub accepts requests again; zero if it did not say.
-	Reset time.Time
-	// Message is GitHub's explanation, if any.
-	Message string
-}
-
-// Error says when the limit resets, so a log line alone tells how long to
-// wait.
-func (e *RateLimitError) Error() string {
-	msg := ErrRateLimited.Error()
-	if !e.Reset.IsZero() {
-		msg += " until " + e.Reset.UTC().Format(time.RFC3339)
-	}
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
-
-// Unwrap returns ErrRateLimited.
-func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
 // Options configure a Source. Only Owner and Repo are required.
 type Options struct {
@@ -78,7 +52,8 @@ type Options struct {
 	BaseURL string
 	// Token authenticates to the API (a personal access token or an app
 	// installation token with contents:read). It is needed for private
-	// repositories and raises the rate limit. If empty, TokenEnv is read.
+	// repositories and raises the rate limit from 60 to 5,000 requests an
+	// hour. If empty, TokenEnv is read.
 	Token string
 	// TokenEnv is the name of an environment variable to read the token
 	// from, such as "GITHUB_TOKEN", read once by New. If empty, the
@@ -89,30 +64,91 @@ type Options struct {
 	// is never redirected to http, and the token never follows a redirect
 	// to another host.
 	HTTPClient *http.Client
-	// App is the program's name, with which its assets' names start. If
-	// empty, the default is Repo.
+
+	// App is the program's name, with which its assets' names start
+	// ("hugo" for hugo_0.139.0_linux-amd64.tar.gz). If empty, the default
+	// is Repo.
 	App string
-	// Platform, if not nil, replaces the built-in naming rules: it reports
-	// the platform that the asset called name was built for, and false for
-	// files that are not programs of the app. If nil, the default is
-	// MatchAsset(name, App).
+	// Flavour chooses among builds of one platform that differ by a word
+	// in their names, such as "extended" (hugo_extended_...) or "musl".
+	// Empty means the plain build, the one with no such word (see the
+	// package documentation, Assets).
+	Flavour string
+	// Platform, if not nil, replaces the naming rules: it reports the
+	// platform that the asset called name was built for, and false for
+	// files that are not programs of the app. The choice among the assets
+	// it accepts follows the same rules as without it.
 	Platform func(name string) (Platform, bool)
+	// Executable names the executable inside the release's archives
+	// exactly, for archives whose program is called neither like the app
+	// nor like the archive ("bin/hello-cli"): with a "/" it is the entry's
+	// path, without one its base name at any depth. ".exe" is added for
+	// Windows assets. If empty, the updater looks for the usual names.
+	Executable string
+	// TagPrefix, when set, is the prefix of this app's tags in a
+	// repository that releases several programs ("hello/" for tags
+	// hello/v1.2.3, "hello-" for hello-v1.2.3): only tags with it count,
+	// and what follows it must be a version. If empty, a tag may be a
+	// version (v1.2.3, 1.2.3, v1.2), or one preceded by "release-" or by
+	// the app's name and "-", "_", "/" or "@".
+	TagPrefix string
+	// Channel is the update channel of the updater that uses this source
+	// (update.Options.Channel), which decides what a look asks for: on the
+	// stable channel ("" or "stable") the latest-release endpoint is asked
+	// first, and the release list only when the latest release changed;
+	// on any other channel the release list is read. Set both to the same
+	// value: on the stable channel a new prerelease is noticed only when
+	// the latest stable release changes.
+	Channel string
+	// CacheDir, when set, is a directory where the source keeps what the
+	// API answered (the release list, its ETags, checksums files,
+	// signatures and attestations), so that a program started again, such
+	// as a CLI that checks at every start, asks GitHub "has it changed?"
+	// instead of fetching everything: a look at an unchanged repository
+	// costs one request. The updater's state directory is a good choice
+	// (the source writes a "github" folder in it, private to the user).
+	// Every signature is checked again on every look, so a tampered cache
+	// cannot pass off a forged release; only with TrustGitHubDigest, which
+	// takes GitHub's digests as the cache kept them, must it be as
+	// protected as the state directory is. If empty, the same is kept in
+	// memory for the life of the Source only.
+	CacheDir string
+	// Timeout bounds each metadata request (a page of the release list, a
+	// checksums or signature file, an attestation), from sending it to the
+	// last byte of its answer, so that a stalled or trickling server ends
+	// a look with ErrTimeout. If zero, the default is DefaultTimeout.
+	// Downloads of the assets themselves have no such bound: the caller's
+	// context bounds them.
+	Timeout time.Duration
+
 	// TrustGitHubDigest makes GitHub's own asset digest (the API's
-	// "digest" field, over TLS) enough to install a release that has no
-	// signed checksums file. If false (the default), a verifying updater
-	// gets digests only from a checksums file whose signature its verifier
-	// accepted.
+	// "digest" field, over TLS) enough to install an asset that nothing
+	// signed. It proves only that the bytes are those GitHub stored, not
+	// who uploaded them: anyone who can upload to the repository's
+	// releases (a stolen token, a compromised workflow) gets their file
+	// installed. A signature pinned in the program is much stronger; use
+	// this only for projects that sign nothing. If false (the default), a
+	// verifying updater gets digests only from what its verifier accepted.
 	TrustGitHubDigest bool
 	// Depth is how many of the newest stable releases, and separately of
-	// the newest prereleases, get their checksums and signatures fetched
-	// and verified on each look. Older releases are listed without those
-	// digests, so a verifying updater does not install them. If zero, the
-	// default is 3; negative means every release.
+	// the newest prereleases, get their checksums, signatures and
+	// attestations fetched and verified on each look. Older releases are
+	// listed without those digests, so a verifying updater does not
+	// install them. If zero, the default is 3; negative means every
+	// release.
 	Depth int
 	// Logger receives a line for every release skipped and every file
 	// verified. If nil, the default is slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultTimeout bounds one metadata request when Options.Timeout is zero.
+// The largest answers are pages of the release list: about 1 MiB for 100
+// releases of a dozen assets, which takes 30 s at 35 KB/s, a poor mobile
+// link. A minute leaves room for that and for GitHub's slower moments,
+// and still gives up on a server that stalls, or that trickles a byte a
+// second, long before a user wonders why the program hangs.
+const DefaultTimeout = time.Minute
 
 // defaultDepth keeps a look at a repository with hundreds of releases to a
 // handful of small downloads, while the updater, which takes the newest
@@ -122,35 +158,34 @@ const defaultDepth = 3
 // userAgent names this library to GitHub, which requires a User-Agent.
 const userAgent = "molt-update"
 
+// apiVersion is the REST API version the requests are written for.
+const apiVersion = "2022-11-28"
+
 // Source lists a repository's GitHub releases and opens their assets. It is
 // safe for concurrent use; a look runs at a time.
 type Source struct {
 	owner, repo, app string
 	token            string
 	base             *url.URL
-	platform         func(string) (Platform, bool)
+	http             *http.Client
+	names            namer
+	flavour, exe     string
+	tags             tagRule
+	stable           bool
 	trustGitHub      bool
 	depth            int
+	timeout          time.Duration
 	log              *slog.Logger
-	goarm, goamd64   int
 
-	clients atomic.Pointer[clients] // set once by New
+	mu    sync.Mutex // one look at a time; guards the cache
+	cache *cache
 
-	mu    sync.Mutex       // one look at a time; guards the caches
-	pages map[int]*page    // ETag cache of the release list, by page number
-	files map[int64][]byte // checksums and signature files, by asset ID
-}
-
-// clients are the HTTP client with this package's redirect policy and the
-// API client built on it.
-type clients struct {
-	http *http.Client
-	api  *gh.Client
+	rate rateState // the last rate limit GitHub reported
 }
 
 var _ source.Source = (*Source)(nil)
 
-// New returns a Source for the repository that o names.
+// New returns a Source for the repository that o names. It does no I/O.
 func New(o Options) (*Source, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -173,34 +208,35 @@ func New(o Options) (*Source, error) {
 	if token != "" && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%w: refusing to send a token over plain http to %s", ErrOptions, u.Host)
 	}
+	app := o.App
+	if app == "" {
+		app = o.Repo
+	}
 	s := &Source{
-		owner: o.Owner, repo: o.Repo, app: o.App,
+		owner: o.Owner, repo: o.Repo, app: app,
 		token: token, base: u,
-		platform:    o.Platform,
+		names:       namer{app: app, custom: o.Platform},
+		flavour:     o.Flavour,
+		exe:         o.Executable,
+		tags:        tagRule{app: app, prefix: o.TagPrefix},
+		stable:      o.Channel == "" || strings.EqualFold(o.Channel, "stable"),
 		trustGitHub: o.TrustGitHubDigest,
 		depth:       o.Depth,
+		timeout:     o.Timeout,
 		log:         o.Logger,
-		pages:       map[int]*page{},
-		files:       map[int64][]byte{},
-	}
-	if s.app == "" {
-		s.app = o.Repo
-	}
-	if s.platform == nil {
-		app := s.app
-		s.platform = func(name string) (Platform, bool) { return MatchAsset(name, app) }
 	}
 	if s.depth == 0 {
 		s.depth = defaultDepth
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.log = s.log.With("source", "github", "repo", o.Owner+"/"+o.Repo)
-	s.goarm, s.goamd64 = buildVariants()
-	if err := s.setHTTP(o.HTTPClient); err != nil {
-		return nil, err
-	}
+	s.cache = newCache(o.CacheDir, u, o.Owner, o.Repo, s.log)
+	s.http = s.client(o.HTTPClient)
 	return s, nil
 }
 
@@ -209,15 +245,18 @@ func (o *Options) validate() error {
 		if f.v == "" {
 			return fmt.Errorf("%w: %s is required", ErrOptions, f.name)
 		}
-		if strings.ContainsAny(f.v, "/?#% ") || f.v == "." || f.v == ".." {
+		if strings.ContainsAny(f.v, "/?#% \\") || f.v == "." || f.v == ".." {
 			return fmt.Errorf("%w: %s %q is not a GitHub name", ErrOptions, f.name, f.v)
 		}
+	}
+	if o.TagPrefix != "" && strings.TrimSpace(o.TagPrefix) != o.TagPrefix {
+		return fmt.Errorf("%w: TagPrefix %q has spaces around it", ErrOptions, o.TagPrefix)
 	}
 	return nil
 }
 
-// setHTTP builds the HTTP and API clients on top of c.
-func (s *Source) setHTTP(c *http.Client) error {
+// client is c with this package's redirect policy on top of httpx's.
+func (s *Source) client(c *http.Client) *http.Client {
 	hc := httpx.Client(c)
 	policy := hc.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -229,13 +268,7 @@ func (s *Source) setHTTP(c *http.Client) error {
 		}
 		return policy(req, via)
 	}
-	base := s.base.String()
-	api, err := gh.NewClient(gh.WithHTTPClient(hc), gh.WithURLs(&base, nil), gh.WithUserAgent(userAgent))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrOptions, err)
-	}
-	s.clients.Store(&clients{http: hc, api: api})
-	return nil
+	return hc
 }
 
 // authorize adds the token to a request for the API host.
@@ -260,27 +293,7 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// buildVariants returns the GOARM and GOAMD64 levels this program was built
-// for, from its build information, so that the asset chosen for this
-// machine's architecture runs here; zero where unknown.
-func buildVariants() (goarm, goamd64 int) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return 0, 0
-	}
-	for _, kv := range bi.Settings {
-		v := strings.TrimPrefix(kv.Value, "v")
-		v, _, _ = strings.Cut(v, ",") // GOARM=6,softfloat
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			continue
-		}
-		switch kv.Key {
-		case "GOARM":
-			goarm = n
-		case "GOAMD64":
-			goamd64 = n
-		}
-	}
-	return goarm, goamd64
-}
+func (s *Source) repoName() string { return "repository " + s.owner + "/" + s.repo }
+
+// origin is the listing's Origin: the repository as configured.
+func (s *Source) origin() string { return s.base.JoinPath("repos", s.owner, s.repo).String() }

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/molt-go/update/internal/ghfake"
+	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
@@ -187,7 +188,7 @@ func readAll(t testing.TB, s *Source, a source.Asset, offset int64) []byte {
 // tests, or "" if it made none.
 func hostPlatform() string {
 	for _, n := range archives {
-		if p, ok := MatchAsset(n, "hello"); ok && p.OS == runtime.GOOS && p.Arch == runtime.GOARCH {
+		if p, ok := platform.Parse(n, "hello"); ok && p.OS == runtime.GOOS && p.Arch == runtime.GOARCH {
 			return n
 		}
 	}

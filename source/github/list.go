@@ -2,20 +2,14 @@ package github
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
-	gh "github.com/google/go-github/v92/github"
-
-	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
-	"github.com/molt-go/update/verify"
 )
 
 // perPage is the API's maximum: the fewest requests for a long history.
@@ -25,213 +19,204 @@ const perPage = 100
 // Link headers never end cannot keep a look going forever.
 const maxPages = 100
 
-// page is one page of the release list as last fetched, kept so that the
-// next look can ask "has it changed?" with If-None-Match; a 304 answer
-// costs nothing against the rate limit.
-type page struct {
-	etag     string
-	releases []*gh.RepositoryRelease
-	next     int // the next page number, 0 on the last page
+// maxListBytes bounds the release list, all pages together, as fetched:
+// a thousand releases with long notes and dozens of assets each, four
+// times what one answer may be. Past it the list is refused with
+// ErrTooLarge rather than held in memory.
+const maxListBytes = 4 * MaxMetadataSize
+
+// ghRelease is what this package reads of a release object of the REST
+// API; the rest (authors, uploaders, download counts) is never decoded,
+// which keeps memory small and makes the fingerprint below change only
+// when something that matters to an updater does.
+type ghRelease struct {
+	ID         int64     `json:"id"`
+	Tag        string    `json:"tag_name"`
+	Draft      bool      `json:"draft"`
+	Prerelease bool      `json:"prerelease"`
+	Published  time.Time `json:"published_at"`
+	Body       string    `json:"body"`
+	Assets     []ghAsset `json:"assets"`
 }
 
-// Releases lists the repository's published releases whose tags are
-// semantic versions. For the newest ones (see Options.Depth) it fetches and
-// checks the checksums file and signatures as the package documentation
-// describes, and fails if any of them does not verify with v.
-func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listing, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	raw, err := s.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	type versioned struct {
-		r *gh.RepositoryRelease
-		v *semver.Version
-	}
-	var rels []versioned
-	for _, r := range raw {
-		if r.Draft {
-			continue
-		}
-		ver, err := semver.StrictNewVersion(strings.TrimPrefix(r.TagName, "v"))
-		if err != nil {
-			s.log.Info("skipping release: tag is not a semantic version", "tag", r.TagName)
-			continue
-		}
-		if r.Prerelease && ver.Prerelease() == "" {
-			// The updater tells channels apart by the version alone; this
-			// one would be offered as stable.
-			s.log.Warn("skipping release: marked prerelease but its tag has no prerelease part", "tag", r.TagName)
-			continue
-		}
-		rels = append(rels, versioned{r, ver})
-	}
-	slices.SortStableFunc(rels, func(a, b versioned) int { return b.v.Compare(a.v) })
-
-	var (
-		out            []source.Release
-		stable, unstab int
-		seen           = map[int64]bool{}
-	)
-	for _, rv := range rels {
-		deep := s.depth < 0
-		if rv.v.Prerelease() == "" {
-			stable++
-			deep = deep || stable <= s.depth
-		} else {
-			unstab++
-			deep = deep || unstab <= s.depth
-		}
-		rel, err := s.release(ctx, rv.r, v, deep, seen)
-		if err != nil {
-			return nil, fmt.Errorf("github: release %s: %w", rv.r.TagName, err)
-		}
-		out = append(out, rel)
-	}
-	for id := range s.files {
-		if !seen[id] {
-			delete(s.files, id) // a deleted or replaced file
-		}
-	}
-	return &source.Listing{Origin: s.base.JoinPath("repos", s.owner, s.repo).String(), Releases: out}, nil
+// ghAsset is what this package reads of a release asset.
+type ghAsset struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	Size        int64  `json:"size"`
+	Digest      string `json:"digest"`
+	URL         string `json:"url"`
+	DownloadURL string `json:"browser_download_url"`
 }
 
-// list fetches every page of the release list, asking each page whether it
-// changed since the last look.
-func (s *Source) list(ctx context.Context) ([]*gh.RepositoryRelease, error) {
-	var all []*gh.RepositoryRelease
-	n := 1
-	for i := 0; n != 0; i++ {
-		if i == maxPages {
-			return nil, fmt.Errorf("%w: github: more than %d pages of releases", source.ErrBadMetadata, maxPages)
-		}
-		p, err := s.fetchPage(ctx, n)
+// fingerprint identifies what was read of some releases, so that an answer
+// whose ETag changed only because a download count did is seen as the same.
+func fingerprint(rs ...ghRelease) string {
+	b, _ := json.Marshal(rs)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// releaseList returns the repository's releases, asking as little as it
+// can: on the stable channel the latest release first, and the list only
+// if that changed; the list itself with If-None-Match, page by page, and
+// not past a first page that did not change. What it read is committed to
+// the cache only once the whole list is in hand, so that a look cut short
+// never leaves a cache that claims more than it holds.
+func (s *Source) releaseList(ctx context.Context) ([]ghRelease, error) {
+	c := s.cache
+	var latest latestCache
+	if s.stable {
+		l, changed, err := s.checkLatest(ctx)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, p.releases...)
-		if p.next != 0 && p.next <= n {
-			return nil, fmt.Errorf("%w: github: page %d links back to page %d", source.ErrBadMetadata, n, p.next)
-		}
-		n = p.next
-		if n == 0 {
-			for k := range s.pages {
-				if k > i+1 {
-					delete(s.pages, k) // the list got shorter
-				}
+		if !changed && len(c.list.Pages) > 0 {
+			s.log.Debug("latest release unchanged; the release list is not read again")
+			if l != c.list.Latest {
+				c.list.Latest = l
+				c.saveList()
 			}
+			return c.list.releases(), nil
 		}
+		latest = l
 	}
-	return all, nil
-}
-
-func (s *Source) fetchPage(ctx context.Context, n int) (*page, error) {
-	u := fmt.Sprintf("repos/%s/%s/releases?per_page=%d&page=%d", s.owner, s.repo, perPage, n)
-	api := s.clients.Load().api
-	req, err := api.NewRequest(ctx, http.MethodGet, u, nil)
+	pages, err := s.readPages(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("github: %w", err)
+		return nil, err
 	}
-	s.authorize(req)
-	cached := s.pages[n]
-	if cached != nil && cached.etag != "" {
-		req.Header.Set("If-None-Match", cached.etag)
-	}
-	var rels []*gh.RepositoryRelease
-	resp, err := api.Do(req, &rels)
-	if cached != nil && resp != nil && resp.StatusCode == http.StatusNotModified {
-		s.log.Debug("release list unchanged", "page", n)
-		return cached, nil
-	}
+	c.list.Pages = pages
+	c.list.Latest = latest
+	c.saveList()
+	return c.list.releases(), nil
+}
+
+// checkLatest asks for the latest release, with the ETag of the last
+// answer, and reports whether it changed since. GitHub's latest release is
+// the newest published release that is not a prerelease.
+func (s *Source) checkLatest(ctx context.Context) (latestCache, bool, error) {
+	old := s.cache.list.Latest
+	a, err := s.getAPI(ctx, fmt.Sprintf("repos/%s/%s/releases/latest", s.owner, s.repo), old.ETag, "asking for the latest release")
 	if err != nil {
-		return nil, s.apiError(err, "listing releases")
+		return old, false, err
 	}
-	if resp == nil {
-		return nil, fmt.Errorf("%w: github: no response", source.ErrUnavailable)
+	switch a.status {
+	case http.StatusNotModified:
+		return old, old.Print == "", nil
+	case http.StatusNotFound:
+		// No stable release (or no such repository: a list not read yet
+		// says which). Only the appearance of one matters on this channel.
+		return latestCache{}, old.Print != "", nil
 	}
-	p := &page{etag: resp.Header.Get("ETag"), releases: rels, next: resp.NextPage}
-	s.pages[n] = p
-	return p, nil
+	var r ghRelease
+	if err := decode(a, &r, "reading the latest release"); err != nil {
+		return old, false, err
+	}
+	l := latestCache{ETag: a.header.Get("ETag"), Print: fingerprint(r)}
+	return l, l.Print != old.Print, nil
 }
 
-// apiError turns an error from the API client into one that says what it
-// means for an updater and wraps the right sentinel.
-func (s *Source) apiError(err error, doing string) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if e, ok := errors.AsType[*gh.RateLimitError](err); ok {
-		return &RateLimitError{Reset: e.Rate.Reset.Time, Message: e.Message}
-	}
-	if e, ok := errors.AsType[*gh.AbuseRateLimitError](err); ok {
-		rl := &RateLimitError{Message: e.Message}
-		if e.RetryAfter != nil {
-			rl.Reset = time.Now().Add(*e.RetryAfter)
+// readPages fetches the release list, every page asked for with the ETag
+// of the last time. Releases are listed newest first, so a first page that
+// did not change means no release was added, and the pages after it are
+// taken from the cache. (An old draft published now sorts where it was
+// created; such a release shows up with the next change of the first page.)
+func (s *Source) readPages(ctx context.Context) ([]pageCache, error) {
+	old := s.cache.list.Pages
+	var pages []pageCache
+	total := 0
+	for n := 1; n != 0; {
+		if len(pages) == maxPages {
+			return nil, fmt.Errorf("%w: github: more than %d pages of releases", source.ErrBadMetadata, maxPages)
 		}
-		return rl
-	}
-	if e, ok := errors.AsType[*gh.ErrorResponse](err); ok && e.Response != nil {
-		if rl := rateLimited(e.Response, time.Now()); rl != nil {
-			rl.Message = e.Message
-			return rl
+		var cached *pageCache
+		if n-1 < len(old) {
+			cached = &old[n-1]
 		}
-		return s.statusError(e.Response.StatusCode, doing, s.repoName(), fmt.Sprintf("%d %s", e.Response.StatusCode, e.Message))
+		p, size, err := s.readPage(ctx, n, cached)
+		if err != nil {
+			return nil, err
+		}
+		if total += size; total > maxListBytes {
+			return nil, fmt.Errorf("%w: github: the release list is more than %d bytes", ErrTooLarge, maxListBytes)
+		}
+		if n == 1 && cached != nil && p.Print == cached.Print && complete(old) {
+			s.log.Debug("release list unchanged")
+			return append([]pageCache{p}, old[1:]...), nil
+		}
+		if p.Next != 0 && p.Next <= n {
+			return nil, fmt.Errorf("%w: github: page %d links back to page %d", source.ErrBadMetadata, n, p.Next)
+		}
+		pages = append(pages, p)
+		n = p.Next
 	}
-	if errors.Is(err, source.ErrInsecureRedirect) {
-		return fmt.Errorf("github: %s: %w", doing, err)
-	}
-	return fmt.Errorf("%w: github: %s: %v", source.ErrUnavailable, doing, err)
+	return pages, nil
 }
 
-// statusError explains an HTTP failure status from the API or a download.
-// A 404 is never taken for "no releases": it means the repository or file
-// is gone or hidden from this token, and the updater should say so.
-func (s *Source) statusError(code int, doing, what, detail string) error {
-	sentinel := httpx.Sentinel(code)
+// readPage fetches page n of the list, and returns it with its size in
+// bytes as fetched (0 when it was not modified).
+func (s *Source) readPage(ctx context.Context, n int, cached *pageCache) (pageCache, int, error) {
+	etag := ""
+	if cached != nil {
+		etag = cached.ETag
+	}
+	path := fmt.Sprintf("repos/%s/%s/releases?per_page=%d&page=%d", s.owner, s.repo, perPage, n)
+	a, err := s.getAPI(ctx, path, etag, "listing releases")
+	if err != nil {
+		return pageCache{}, 0, err
+	}
 	switch {
-	case code == http.StatusNotFound && s.token != "":
-		return fmt.Errorf("github: %s: %s not found or the token has no access (%s): %w",
-			doing, what, detail, sentinel)
-	case code == http.StatusNotFound:
-		return fmt.Errorf("github: %s: %s not found (a private repository needs a token) (%s): %w",
-			doing, what, detail, sentinel)
-	case code == http.StatusUnauthorized:
-		return fmt.Errorf("github: %s: the token was refused (%s): %w", doing, detail, sentinel)
-	case sentinel == nil:
-		return fmt.Errorf("%w: github: %s: %s", source.ErrBadMetadata, doing, detail)
+	case a.status == http.StatusNotModified && cached != nil:
+		return *cached, 0, nil
+	case a.status == http.StatusNotFound:
+		return pageCache{}, 0, s.statusError(a.status, "listing releases", "404 Not Found")
+	case a.status != http.StatusOK:
+		return pageCache{}, 0, fmt.Errorf("%w: github: listing releases: unexpected %d", source.ErrBadMetadata, a.status)
 	}
-	return fmt.Errorf("github: %s: %s: %w", doing, detail, sentinel)
+	var rels []ghRelease
+	if err := decode(a, &rels, "listing releases"); err != nil {
+		return pageCache{}, 0, err
+	}
+	for i := range rels {
+		rels[i].Body = shorten(rels[i].Body)
+	}
+	p := pageCache{ETag: a.header.Get("ETag"), Print: fingerprint(rels...), Next: nextPage(a.header.Get("Link")), Releases: rels}
+	return p, len(a.body), nil
 }
 
-func (s *Source) repoName() string { return "repository " + s.owner + "/" + s.repo }
+// complete reports whether cached pages form a whole list, ending on a
+// last page.
+func complete(pages []pageCache) bool {
+	for i, p := range pages {
+		last := i == len(pages)-1
+		if (p.Next == 0) != last || (!last && p.Next != i+2) {
+			return false
+		}
+	}
+	return len(pages) > 0
+}
 
-// rateLimited reports whether resp is GitHub's rate-limit answer: 403 or
-// 429 with X-RateLimit-Remaining: 0 (reset at X-RateLimit-Reset), or with
-// Retry-After (a secondary limit).
-func rateLimited(resp *http.Response, now time.Time) *RateLimitError {
-	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
-		return nil
+// releases joins the cached pages.
+func (l *listCache) releases() []ghRelease {
+	var all []ghRelease
+	for _, p := range l.Pages {
+		all = append(all, p.Releases...)
 	}
-	h := resp.Header
-	if ra := h.Get("Retry-After"); ra != "" {
-		if secs, err := strconv.Atoi(ra); err == nil {
-			return &RateLimitError{Reset: now.Add(time.Duration(secs) * time.Second)}
-		}
-		if t, err := http.ParseTime(ra); err == nil {
-			return &RateLimitError{Reset: t}
-		}
-		return &RateLimitError{}
+	return all
+}
+
+// maxNotes caps the release notes kept of each release: a page of notes
+// is plenty to show a user, and the cap bounds what a listing holds.
+const maxNotes = 64 << 10
+
+func shorten(notes string) string {
+	if len(notes) <= maxNotes {
+		return notes
 	}
-	if h.Get("X-RateLimit-Remaining") == "0" {
-		rl := &RateLimitError{}
-		if secs, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-			rl.Reset = time.Unix(secs, 0)
-		}
-		return rl
+	cut := maxNotes
+	for cut > 0 && notes[cut]&0xC0 == 0x80 { // not in the middle of a UTF-8 sequence
+		cut--
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		return &RateLimitError{}
-	}
-	return nil
+	return notes[:cut] + "\n…"
 }

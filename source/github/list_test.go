@@ -57,13 +57,15 @@ func manyReleases(n int) []ghfake.Release {
 	return rs
 }
 
-// TestPaginationAndETag lists 130 releases over two pages, then looks again
-// and gets two 304s and no page in full.
+// TestPaginationAndETag lists 130 releases over two pages on a prerelease
+// channel, which reads the list: a second look asks for the first page
+// with its ETag, gets a 304 and reads no other page; a new release changes
+// the pages and shows.
 func TestPaginationAndETag(t *testing.T) {
 	t.Parallel()
 	f := newFakeGitHub(t, "acme", "hello")
 	f.Add(manyReleases(130)...)
-	s := newSource(t, f, Options{})
+	s := newSource(t, f, Options{Channel: "prerelease"})
 	ctx := context.Background()
 
 	l, err := s.Releases(ctx, nil)
@@ -90,8 +92,8 @@ func TestPaginationAndETag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full, nm := f.Counts(); full != 2 || nm != 2 {
-		t.Fatalf("second look: %d full pages, %d not modified; want 2 (no new full fetch), 2", full, nm)
+	if full, nm := f.Counts(); full != 2 || nm != 1 {
+		t.Fatalf("second look: %d full pages, %d not modified; want 2 (no new full fetch), 1 (the first page only)", full, nm)
 	}
 	if len(l2.Releases) != 130 {
 		t.Fatalf("cached listing has %d releases, want 130", len(l2.Releases))
@@ -111,6 +113,51 @@ func TestPaginationAndETag(t *testing.T) {
 	}
 }
 
+// TestStableChannelAsksForTheLatestFirst: on the stable channel a look
+// asks for the latest release, and reads the list only when that changed.
+func TestStableChannelAsksForTheLatestFirst(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub(t, "acme", "hello")
+	f.Add(manyReleases(130)...)
+	s := newSource(t, f, Options{})
+	ctx := context.Background()
+	api := func() (total, latest, latestNM, pages int) {
+		f.Do(func(st *ghfake.State) {
+			total, latest, latestNM, pages = st.API, st.Latest, st.LatestNotModified, st.FullPages+st.NotModified
+		})
+		return
+	}
+	if _, err := s.Releases(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if total, latest, _, pages := api(); total != 3 || latest != 1 || pages != 2 {
+		t.Fatalf("first look: %d requests (%d latest, %d pages), want 3 (1, 2)", total, latest, pages)
+	}
+	// A new prerelease does not change the latest release: not read.
+	f.Add(ghfake.Release{Tag: "v1.1.0-rc.1", Pre: true, Files: []ghfake.File{{Name: "hello_1.1.0-rc.1_linux_amd64.tar.gz", Data: []byte("rc")}}})
+	l, err := s.Releases(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, _, nm, _ := api(); total != 4 || nm != 1 {
+		t.Fatalf("second look: %d requests in all, %d answered 304; want 4, 1", total, nm)
+	}
+	if len(l.Releases) != 130 {
+		t.Fatalf("second look: %d releases, want the 130 cached", len(l.Releases))
+	}
+	// A new stable release does.
+	f.Add(ghfake.Release{Tag: "v1.2.0", Files: []ghfake.File{{Name: "hello_1.2.0_linux_amd64.tar.gz", Data: []byte("new")}}})
+	if l, err = s.Releases(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l.Releases[0].Version != "v1.2.0" || len(l.Releases) != 132 {
+		t.Fatalf("after a new release: newest %s of %d, want v1.2.0 of 132", l.Releases[0].Version, len(l.Releases))
+	}
+	if total, _, _, _ := api(); total != 7 {
+		t.Fatalf("third look: %d requests in all, want 7 (the latest and two pages)", total)
+	}
+}
+
 // TestSkipped checks which releases are left out: drafts, tags that are not
 // semantic versions, and releases GitHub calls prereleases whose tags say
 // stable (the updater would offer them on the stable channel).
@@ -124,12 +171,17 @@ func TestSkipped(t *testing.T) {
 		ghfake.Release{Tag: "v1.0.0", Files: file("1.0.0")},
 		ghfake.Release{Tag: "1.1.0", Files: file("1.1.0")}, // no "v" is fine
 		ghfake.Release{Tag: "nightly", Files: file("nightly")},
-		ghfake.Release{Tag: "v1.2", Files: file("1.2")},
-		ghfake.Release{Tag: "v1.3.0", Pre: true, Files: file("1.3.0")},
-		ghfake.Release{Tag: "v1.4.0", Draft: true, Files: file("1.4.0")},
-		ghfake.Release{Tag: "v1.5.0-rc.1", Files: file("1.5.0-rc.1")}, // not marked, still a prerelease
+		ghfake.Release{Tag: "v1.2", Files: file("1.2")},                  // two parts: v1.2.0
+		ghfake.Release{Tag: "v1.3.0", Pre: true, Files: file("1.3.0")},   // the tag wins: stable
+		ghfake.Release{Tag: "v1.4.0", Draft: true, Files: file("1.4.0")}, // not published
+		ghfake.Release{Tag: "v1.5.0-rc.1", Files: file("1.5.0-rc.1")},    // not marked, still a prerelease
+		ghfake.Release{Tag: "release-v1.6.0", Files: file("1.6.0")},
+		ghfake.Release{Tag: "hello-v1.7.0", Files: file("1.7.0")},
+		ghfake.Release{Tag: "other/v9.0.0", Files: file("9.0.0")}, // another program's
+		ghfake.Release{Tag: "v1", Files: file("1")},               // a moving major tag
+		ghfake.Release{Tag: "1.7.0", Files: file("1.7.0")},        // the same version again
 	)
-	l, err := newSource(t, f, Options{}).Releases(context.Background(), nil)
+	l, err := newSource(t, f, Options{Channel: "prerelease"}).Releases(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +189,8 @@ func TestSkipped(t *testing.T) {
 	for _, r := range l.Releases {
 		got = append(got, r.Version)
 	}
-	if want := []string{"v1.5.0-rc.1", "1.1.0", "v1.0.0"}; !slices.Equal(got, want) {
+	want := []string{"1.7.0", "v1.6.0", "v1.5.0-rc.1", "v1.3.0", "v1.2.0", "1.1.0", "v1.0.0"}
+	if !slices.Equal(got, want) {
 		t.Fatalf("versions = %q, want %q", got, want)
 	}
 }

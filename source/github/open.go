@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/molt-go/update/internal/httpx"
@@ -16,7 +15,8 @@ import (
 // root is fetched with the token and Accept: application/octet-stream, as
 // GitHub serves private assets; the redirect to the storage host that
 // follows does not carry the token. A server that ignores the Range header
-// is read past offset instead.
+// is read past offset instead. The download has no deadline of its own
+// (a large file over a slow link may rightly take long): ctx bounds it.
 func (s *Source) Open(ctx context.Context, a source.Asset, offset int64) (io.ReadCloser, error) {
 	if a.URL == "" {
 		return nil, fmt.Errorf("%w: github: asset %q has no URL", source.ErrNotFound, a.Name)
@@ -24,49 +24,35 @@ func (s *Source) Open(ctx context.Context, a source.Asset, offset int64) (io.Rea
 	if offset < 0 {
 		return nil, fmt.Errorf("github: negative offset %d", offset)
 	}
-	resp, err := s.get(ctx, a.URL, a.Name, offset)
+	req, err := s.assetRequest(a.URL, a.Name)
 	if err != nil {
 		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if offset > 0 {
+		req.Header.Set("Range", httpx.RangeHeader(offset))
+	}
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, source.ErrInsecureRedirect):
+			return nil, fmt.Errorf("github: downloading %s: %w", a.Name, err)
+		}
+		return nil, fmt.Errorf("%w: github: downloading %s: %v", source.ErrUnavailable, a.Name, err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		if rl := rateLimited(resp, time.Now()); rl != nil {
+			return nil, rl
+		}
+		return nil, s.statusError(resp.StatusCode, "downloading "+a.Name, resp.Status)
 	}
 	body, err := httpx.ResumeBody(resp, offset)
 	if err != nil {
 		return nil, fmt.Errorf("github: %s: %w", a.Name, err)
 	}
 	return body, nil
-}
-
-// get sends a GET for a release file and turns failures into errors that
-// wrap the right sentinel. The response it returns has a status below 400.
-func (s *Source) get(ctx context.Context, rawURL, name string, offset int64) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: github: asset %s: bad URL: %v", source.ErrBadMetadata, name, err)
-	}
-	if s.isAPI(req.URL) {
-		req.Header.Set("Accept", "application/octet-stream")
-		req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
-		s.authorize(req)
-	}
-	if offset > 0 {
-		req.Header.Set("Range", httpx.RangeHeader(offset))
-	}
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := s.clients.Load().http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if errors.Is(err, source.ErrInsecureRedirect) {
-			return nil, fmt.Errorf("github: downloading %s: %w", name, err)
-		}
-		return nil, fmt.Errorf("%w: github: downloading %s: %v", source.ErrUnavailable, name, err)
-	}
-	if resp.StatusCode < 400 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	if rl := rateLimited(resp, time.Now()); rl != nil {
-		return nil, rl
-	}
-	return nil, s.statusError(resp.StatusCode, "downloading "+name, "asset "+name+" of "+s.repoName(), resp.Status)
 }

@@ -2,53 +2,126 @@ package github
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/molt-go/update/verify/cosign"
-
-	gh "github.com/google/go-github/v92/github"
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/molt-go/update/internal/archive"
+	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
 
-// release turns one GitHub release into a source.Release: one asset per
-// platform its files are built for, each with the digest and signature that
-// the trust rules allow. deep says whether to fetch and verify the release's
-// checksums file and signatures; seen collects the IDs of the files fetched
-// or reused.
-func (s *Source) release(ctx context.Context, r *gh.RepositoryRelease, v verify.Verifier, deep bool, seen map[int64]bool) (source.Release, error) {
-	rel := source.Release{Version: r.TagName, Notes: r.GetBody()}
-	if r.PublishedAt != nil {
-		rel.Published = r.PublishedAt.Time
+// Releases lists the repository's published releases whose tags name a
+// version. For the newest ones (see Options.Depth) it fetches and checks
+// the checksums files, signatures and attestations as the package
+// documentation describes, and fails if a signature v reads does not
+// verify.
+func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache.load()
+	raw, err := s.releaseList(ctx)
+	if err != nil {
+		return nil, err
 	}
-	byName := map[string]*gh.ReleaseAsset{}
-	var names []string
-	for _, a := range r.Assets {
-		// "starter" assets are uploads that never finished.
-		if a.GetName() == "" || (a.GetState() != "" && a.GetState() != "uploaded") {
+	if rl, ok := s.rate.get(); ok {
+		s.log.Debug("looked at the releases", "releases", len(raw), "rate", rl.String())
+	}
+
+	lk := &look{v: v, files: map[int64]bool{}, attest: map[string]bool{}}
+	var out []source.Release
+	stable, unstable := 0, 0
+	for i, rv := range s.versioned(raw) {
+		deep := s.depth < 0
+		if rv.v.Prerelease() == "" {
+			stable++
+			deep = deep || stable <= s.depth
+		} else {
+			unstable++
+			deep = deep || unstable <= s.depth
+		}
+		rel, err := s.release(ctx, rv, deep, i == 0, lk)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rel)
+	}
+	s.cache.prune(lk.files, lk.attest)
+	return &source.Listing{Origin: s.origin(), Releases: out}, nil
+}
+
+// versioned is a release with the version its tag names.
+type versioned struct {
+	r       ghRelease
+	version string
+	v       *semver.Version
+}
+
+// versioned keeps the published releases whose tags name a version, newest
+// version first. Where GitHub's prerelease mark and the tag disagree, the
+// tag wins: the updater tells channels apart by the version alone, so
+// v1.3.0 marked as a prerelease is listed as the stable 1.3.0, and
+// v1.3.0-rc.1 not so marked is a prerelease all the same.
+func (s *Source) versioned(raw []ghRelease) []versioned {
+	var out []versioned
+	seen := map[string]string{}
+	for _, r := range raw {
+		if r.Draft {
 			continue
 		}
-		byName[a.GetName()] = a
-		names = append(names, a.GetName())
+		version, v, ok := s.tags.version(r.Tag)
+		if !ok {
+			s.log.Debug("skipping release: its tag names no version of this app", "tag", r.Tag)
+			continue
+		}
+		if r.Prerelease != (v.Prerelease() != "") {
+			s.log.Debug("release's prerelease mark and its tag disagree; the tag decides", "tag", r.Tag, "marked_prerelease", r.Prerelease)
+		}
+		if other, dup := seen[v.String()]; dup {
+			s.log.Debug("skipping release: another tag names the same version", "tag", r.Tag, "other", other)
+			continue
+		}
+		seen[v.String()] = r.Tag
+		out = append(out, versioned{r: r, version: version, v: v})
 	}
-	chosen := s.choose(names, r.TagName)
+	slices.SortStableFunc(out, func(a, b versioned) int { return b.v.Compare(a.v) })
+	return out
+}
+
+// release turns one GitHub release into a source.Release: one asset per
+// platform its files are built for, each with the digest and signature
+// that the trust rules allow. deep says whether to fetch and check the
+// release's checksums files, signatures and attestations.
+func (s *Source) release(ctx context.Context, rv versioned, deep, newest bool, lk *look) (source.Release, error) {
+	r := rv.r
+	rel := source.Release{Version: rv.version, Notes: r.Body, Published: r.Published}
+	rf := relFiles{tag: r.Tag, byName: map[string]ghAsset{}, note: s.log.Debug}
+	if newest {
+		rf.note = s.log.Info
+	}
+	for _, a := range r.Assets {
+		// "starter" assets are uploads that never finished.
+		if a.Name == "" || (a.State != "" && a.State != "uploaded") {
+			continue
+		}
+		rf.byName[a.Name] = a
+		rf.names = append(rf.names, a.Name)
+	}
+	chosen := s.choose(rf.names, r.Tag, newest)
 	if len(chosen) == 0 {
 		return rel, nil
 	}
-
-	var sums *verify.Checksums
+	var ev evidence
 	if deep {
 		var err error
-		if sums, err = s.checksums(ctx, byName, names, v, seen); err != nil {
+		if ev, err = s.gather(ctx, rf, chosen, lk); err != nil {
 			return rel, err
 		}
 	}
 	for _, c := range chosen {
-		a, err := s.asset(ctx, byName, c.name, c.p, sums, v, deep, seen)
+		a, err := s.asset(ctx, rf, c, ev, deep, lk)
 		if err != nil {
 			return rel, err
 		}
@@ -57,147 +130,79 @@ func (s *Source) release(ctx context.Context, r *gh.RepositoryRelease, v verify.
 	return rel, nil
 }
 
-// choice is the asset picked for one platform.
-type choice struct {
-	name string
-	p    Platform
+// asset builds the source.Asset for one chosen file. Its Digest comes from
+// the evidence, or from GitHub when the rules allow (no verifier, or
+// TrustGitHubDigest); GitHub's digest, when known, must agree with the
+// evidence, or the file was replaced after it was signed.
+func (s *Source) asset(ctx context.Context, rf relFiles, c choice, ev evidence, deep bool, lk *look) (source.Asset, error) {
+	ga := rf.byName[c.name]
+	a := source.Asset{Name: c.name, OS: c.goos, Arch: c.goarch, Size: ga.Size, URL: s.assetURL(ga)}
+	if s.exe != "" && archive.FormatOf(c.name).IsArchive() {
+		a.Executable = platform.ExeName(s.exe, c.goos)
+	}
+	var fromAPI verify.Digest
+	if ga.Digest != "" {
+		d, err := verify.ParseDigest(ga.Digest)
+		if err != nil {
+			s.log.Warn("ignoring a malformed GitHub digest", "asset", c.name, "err", err)
+		}
+		fromAPI = d
+	}
+	trusted, err := ev.sums.lookup(c.name)
+	if err != nil {
+		return a, fmt.Errorf("release %s: %w", rf.tag, err)
+	}
+	if trusted.IsZero() {
+		trusted = ev.subjects[c.name]
+	}
+	if sameAlgorithm(trusted, fromAPI) && trusted.String() != fromAPI.String() {
+		return a, errorf(verify.ErrDigestMismatch, "release %s: asset %s: GitHub's digest %s differs from the signed %s (replaced after signing?)",
+			rf.tag, c.name, fromAPI, trusted)
+	}
+	switch {
+	case !trusted.IsZero():
+		a.Digest = trusted
+	case lk.v == nil || s.trustGitHub:
+		a.Digest = fromAPI
+	}
+	if !deep {
+		return a, nil
+	}
+	if lk.v == nil {
+		if a.Digest.IsZero() {
+			a.Digest = s.assetSum(ctx, rf, c.name, lk)
+		}
+		return a, nil
+	}
+	a.Signature, err = s.assetSignature(ctx, rf, c.name, a.Digest, lk)
+	return a, err
 }
 
-// choose picks one program per platform among names. A platform whose
-// files are ambiguous gets none, with a warning naming them, rather than a
-// guess.
-func (s *Source) choose(names []string, tag string) []choice {
-	var plats []Platform
-	for _, n := range names {
-		p, ok := s.platform(n)
+// assetSum reads a file beside the asset that holds its digest alone
+// ("hello_linux_amd64.tar.gz.sha256"). Nothing signs such files, so they
+// are read only when the caller turned verification off: they catch a
+// download gone wrong, nothing more.
+func (s *Source) assetSum(ctx context.Context, rf relFiles, name string, lk *look) verify.Digest {
+	for _, suf := range assetSumSuffixes {
+		ga, ok := rf.byName[name+suf]
 		if !ok {
 			continue
 		}
-		if p.Arch == "all" {
-			plats = append(plats, Platform{OS: p.OS, Arch: "amd64"}, Platform{OS: p.OS, Arch: "arm64"})
+		data, err := s.file(ctx, ga, MaxSignatureSize, lk)
+		if err != nil {
+			s.log.Debug("could not read a digest file", "file", ga.Name, "err", err)
 			continue
 		}
-		plats = append(plats, Platform{OS: p.OS, Arch: p.Arch})
-	}
-	slices.SortFunc(plats, func(a, b Platform) int { return strings.Compare(a.String(), b.String()) })
-	plats = slices.Compact(plats)
-	var out []choice
-	for _, p := range plats {
-		want := p
-		switch p.Arch {
-		case "arm":
-			want.Variant = s.goarm
-		case "amd64":
-			want.Variant = s.goamd64
+		d, err := parseAssetSum(data, name)
+		if err == nil {
+			return d
 		}
-		name, err := selectAsset(names, want, s.app, s.platform)
-		if err != nil {
-			level := "no asset fits this machine's variant"
-			if errors.Is(err, ErrAmbiguousAsset) {
-				level = "ambiguous assets"
-			}
-			s.log.Warn("skipping platform: "+level, "tag", tag, "platform", p.String(), "err", err)
-			continue
-		}
-		out = append(out, choice{name: name, p: p})
+		s.log.Debug("ignoring a digest file that does not parse", "file", ga.Name, "err", err)
 	}
-	return out
+	return verify.Digest{}
 }
 
-// asset builds the source.Asset for the file called name.
-func (s *Source) asset(ctx context.Context, byName map[string]*gh.ReleaseAsset, name string, p Platform,
-	sums *verify.Checksums, v verify.Verifier, deep bool, seen map[int64]bool) (source.Asset, error) {
-	ga := byName[name]
-	a := source.Asset{Name: name, OS: p.OS, Arch: p.Arch, Size: int64(ga.GetSize()), URL: s.assetURL(ga)}
-	if archive.FormatOf(name) != archive.Bare {
-		a.Executable = s.app
-		if p.OS == "windows" {
-			a.Executable += ".exe"
-		}
-	}
-	// GitHub's digest, computed by GitHub at upload; absent on older
-	// assets. It is trusted only as the rules in doc.go say.
-	var fromAPI verify.Digest
-	if d := ga.GetDigest(); d != "" {
-		var err error
-		if fromAPI, err = verify.ParseDigest(d); err != nil {
-			s.log.Warn("ignoring malformed GitHub digest", "asset", name, "err", err)
-			fromAPI = verify.Digest{}
-		}
-	}
-	switch {
-	case sums != nil:
-		d, err := sums.Lookup(name)
-		if err != nil {
-			return a, err
-		}
-		if sameAlgorithm(d, fromAPI) && d.String() != fromAPI.String() {
-			return a, errorf(verify.ErrDigestMismatch, "asset %s: GitHub's digest %s differs from the checksums file's %s", name, fromAPI, d)
-		}
-		a.Digest = d
-	case v == nil || s.trustGitHub:
-		a.Digest = fromAPI
-	}
-	if deep && v != nil {
-		sig, err := s.assetSignature(ctx, byName, name, a.Digest, seen)
-		if err != nil {
-			return a, err
-		}
-		a.Signature = sig
-	}
-	return a, nil
-}
-
-// assetSignature returns the raw signature from a signature file over the
-// asset itself (name.sig, name.sigstore.json or name.bundle), or nil if
-// there is none. A bundle records the digest of what it signed; when a
-// trusted digest is known already, a bundle for other bytes is refused here
-// rather than after the download.
-func (s *Source) assetSignature(ctx context.Context, byName map[string]*gh.ReleaseAsset, name string, trusted verify.Digest, seen map[int64]bool) ([]byte, error) {
-	ga := signatureOf(byName, name)
-	if ga == nil {
-		return nil, nil
-	}
-	data, err := s.file(ctx, ga, cosign.MaxSignatureFileSize, seen)
-	if err != nil {
-		return nil, err
-	}
-	sf, err := cosign.ParseSignatureFile(data)
-	if err != nil {
-		return nil, errorf(err, "signature %s", ga.GetName())
-	}
-	if sameAlgorithm(sf.Digest, trusted) && sf.Digest.String() != trusted.String() {
-		return nil, errorf(verify.ErrDigestMismatch, "signature %s is for %s, but %s is %s", ga.GetName(), sf.Digest, name, trusted)
-	}
-	return sf.Sig, nil
-}
-
-// signatureSuffixes are the names goreleaser and cosign give a signature
-// beside the file it signs: a bare base64 signature, and a Sigstore bundle
-// in its new and its older name.
-var signatureSuffixes = []string{".sig", ".sigstore.json", ".bundle"}
-
-// signatureOf returns the signature file for the file called name, or nil.
-func signatureOf(byName map[string]*gh.ReleaseAsset, name string) *gh.ReleaseAsset {
-	for _, suf := range signatureSuffixes {
-		if a := byName[name+suf]; a != nil {
-			return a
-		}
-	}
-	return nil
-}
-
-// sameAlgorithm reports whether two known digests can be compared.
-func sameAlgorithm(a, b verify.Digest) bool {
-	return !a.IsZero() && !b.IsZero() && a.Algorithm == b.Algorithm
-}
-
-// assetURL is where Open fetches the asset. With a token it is the API's
-// asset URL, which serves private repositories; without one it is the
-// public download URL, which does not count against the API rate limit.
-func (s *Source) assetURL(a *gh.ReleaseAsset) string {
-	if s.token != "" || a.GetBrowserDownloadURL() == "" {
-		return a.GetURL()
-	}
-	return a.GetBrowserDownloadURL()
+// errorf wraps err with a message saying what it is about.
+func errorf(err error, format string, args ...any) error {
+	return fmt.Errorf("github: "+format+": %w", append(args, err)...)
 }

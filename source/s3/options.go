@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/source/feed"
 )
 
 // DefaultRegion is the region used when neither Options.Region nor the
@@ -54,6 +56,19 @@ type Options struct {
 	// followed to plain http. Default: a client with connect, TLS and
 	// response header timeouts that takes proxies from the environment.
 	HTTPClient *http.Client
+	// MetadataTimeout bounds the read of the feed (feed.json), from the
+	// request to its last byte, so a store or proxy that trickles or goes
+	// silent cannot hold a check for longer; it includes the SDK's retries.
+	// Default: feed.DefaultMetadataTimeout (30 s; see there why). Asset
+	// downloads are not bounded by it.
+	MetadataTimeout time.Duration
+}
+
+func (o *Options) metadataTimeout() time.Duration {
+	if o.MetadataTimeout > 0 {
+		return o.MetadataTimeout
+	}
+	return feed.DefaultMetadataTimeout
 }
 
 func (o *Options) validate(needApp bool) error {

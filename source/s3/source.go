@@ -72,16 +72,29 @@ func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	}
 	var body []byte
 	fresh := false
-	out, err := s.b.client.GetObject(ctx, in)
+	// The feed's GET and the read of its body have a deadline of their
+	// own (Options.MetadataTimeout): the SDK's own timeouts end a silent
+	// connection only before the headers, not a body that trickles.
+	d := s.b.o.metadataTimeout()
+	mctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	timedOut := func(err error) error {
+		if ctx.Err() == nil && mctx.Err() != nil {
+			return fmt.Errorf("s3: get %s: %w: no complete answer within %v (MetadataTimeout): %w",
+				s.FeedURL(), source.ErrUnavailable, d, context.DeadlineExceeded)
+		}
+		return err
+	}
+	out, err := s.b.client.GetObject(mctx, in)
 	switch {
 	case err != nil && notModified(err) && kept != nil:
 		body = kept
 	case err != nil:
-		return nil, classify(ctx, "get", bucket, s.feedKey, "feed", err)
+		return nil, timedOut(classify(ctx, "get", bucket, s.feedKey, "feed", err))
 	default:
 		body, err = readObject(out, s.FeedURL(), feed.MaxFeedSize)
 		if err != nil {
-			return nil, err
+			return nil, timedOut(err)
 		}
 		fresh = true
 	}
@@ -91,6 +104,9 @@ func (s *Source) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 		return nil, fmt.Errorf("s3: feed %s: %w", s.FeedURL(), err)
 	}
 	l, err := s.listing(p)
+	if l != nil {
+		l.Origin = s.FeedURL()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("s3: feed %s: %w", s.FeedURL(), err)
 	}

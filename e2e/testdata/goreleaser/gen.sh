@@ -1,10 +1,16 @@
 #!/bin/sh
 # gen.sh remakes the release of examples/hello 1.1.0 in dist/ with the real
 # tools, at pinned versions: goreleaser builds and archives hello from this
-# module's source (snapshot mode, offline), and cosign signs checksums.txt
-# with a fresh key pair, as goreleaser's signs section would, both as a bare
-# signature and as a Sigstore bundle. The private keys are deleted
-# afterwards; only the public keys are kept for the tests.
+# repository's source (snapshot mode, offline), and cosign signs
+# checksums.txt with a fresh key pair, as goreleaser's signs section would,
+# both as a bare signature and as a Sigstore bundle. The private keys are
+# deleted afterwards; only the public keys are kept for the tests.
+#
+# Run it again whenever what the tests need of the built hello changes (the
+# updater's probe protocol did: the staged binary answers by writing its
+# version to the file named in MOLT_PROBE, see probe.go). The releases
+# signed keylessly, attested, or signed with minisign or OpenPGP are made
+# by the tests themselves: their test Sigstore lives an hour.
 #
 # Run from anywhere: sh e2e/testdata/goreleaser/gen.sh
 set -eu
@@ -27,19 +33,26 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# goreleaser wants a git repository of its own; a copy of the module with a
-# fixed commit date keeps the archives' timestamps stable from one run to
-# the next, whatever state the working tree is in.
+# goreleaser wants a git repository of its own; a copy of the repository
+# with a fixed commit date keeps the archives' timestamps stable from one
+# run to the next, whatever state the working tree is in. The copy keeps
+# go.work: examples/ is a module of its own, which the workspace ties to
+# the library's source in the copy (not to a published version).
 mkdir "$work/src"
 (cd "$root" && tar --exclude=./.git --exclude=./dist --exclude='./e2e/testdata' \
-	--exclude='./source/github/testdata' -cf - .) | (cd "$work/src" && tar -xf -)
+	--exclude='./source/github/testdata' --exclude='*/testdata/releases' -cf - .) | (cd "$work/src" && tar -xf -)
+test -f "$work/src/go.work" || { echo "gen.sh: $root has no go.work" >&2; exit 1; }
 cp "$here/goreleaser.yaml" "$work/src/.goreleaser.yaml"
 cd "$work/src"
 export GIT_AUTHOR_DATE=2026-01-02T03:04:05Z GIT_COMMITTER_DATE=2026-01-02T03:04:05Z
 git init -q
 git -c user.name=molt -c user.email=molt@example.invalid add -A
 git -c user.name=molt -c user.email=molt@example.invalid commit -q -m "hello 1.1.0"
-GOFLAGS=-buildvcs=false GOTOOLCHAIN=local goreleaser release --snapshot --clean --skip=publish,sign,sbom,docker
+# GOWORK names the copy's workspace explicitly, so that a GOWORK set in the
+# caller's environment (to off, or to the original tree) cannot change what
+# is built.
+GOWORK="$work/src/go.work" GOFLAGS=-buildvcs=false GOTOOLCHAIN=local \
+	goreleaser release --snapshot --clean --skip=publish,sign,sbom,docker
 
 out="$here/dist"
 rm -rf "$out"
