@@ -25,24 +25,27 @@
 //     newer than the running version, allowed by the channel, not rolled
 //     back before, and with an asset for this OS and architecture.
 //  2. Download: the asset streams into a staged file beside the
-//     executable, hashed as it streams, with one 64 KiB buffer whatever its
-//     size. It stops at the promised size plus one byte and resumes from
-//     the last byte after a broken connection.
+//     executable, hashed as it streams, through a fixed 1 MiB ring shared by
+//     three goroutines (network read, disk write, hash) whatever its size.
+//     It stops at the promised size plus one byte, and resumes from the
+//     last byte after a broken connection or a stall (see StallInterval).
 //  3. Verify: nothing is installed unless its digest matches trusted
 //     metadata, or a signature by a pinned key covers it.
 //  4. Extract: from an archive, only the executable is taken out; no path
 //     may leave the archive, no links, sizes capped.
-//  5. Probe: the staged binary is run with [ProbeEnv] set and must print
-//     the promised version (New answers this), which catches a wrong
-//     architecture or a truncated build before anything is replaced.
+//  5. Probe: the staged binary is run with [ProbeEnv] naming a file, and
+//     must write the promised version there (New answers this), which
+//     catches a wrong architecture or a truncated build before anything is
+//     replaced.
 //  6. Apply: the Applier swaps it in with one atomic rename and keeps the
 //     old binary as a backup. The target path is never missing.
 //  7. Restart: the Restarter starts the new version. If it cannot, the old
 //     binary is put back.
 //  8. Confirm or roll back: the new version is pending until it calls
-//     Confirm. If it starts [Options.MaxStarts] times without confirming,
-//     or misses [Options.ConfirmTimeout], New puts the previous version
-//     back, records the release as bad and never tries it again.
+//     Confirm. At its MaxStarts+1-th start without confirming (the first
+//     start after the install counts as one), or once it misses
+//     [Options.ConfirmTimeout], the previous version is put back and the
+//     release marked bad: skipped, and said to be, until Forget.
 //
 // Every step emits an [Event] to Options.OnEvent and a line to
 // Options.Logger. Every failure is an [*Error] naming the step, wrapping a
