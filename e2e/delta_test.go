@@ -18,7 +18,7 @@ import (
 func TestDeltaUpdateSendsThePatch(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	ps := startPkgserver(t, root)
+	ps := startPkgserver(t, root, "-patches", "3")
 	copyFile(t, program(t, helloPkg, "1.0.0"), filepath.Join(ps.releases, platformName("hello", "1.0.0")), 0o755)
 	published := filepath.Join(ps.releases, platformName("hello", "1.1.0"))
 	copyFile(t, program(t, helloPkg, "1.1.0"), published, 0o755)

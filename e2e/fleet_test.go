@@ -187,8 +187,6 @@ func (f *fleet) publish(version, built string) {
 // cmd runs pkgserver with args and returns its stdout.
 func (f *fleet) cmd(args ...string) string {
 	f.t.Helper()
-	t0 := time.Now()
-	defer func() { f.t.Logf("pkgserver %v: %v", args[:2], time.Since(t0)) }()
 	out, _ := run(f.t, f.pkgserver, args...)
 	return out
 }

@@ -64,7 +64,10 @@ func startPkgserver(t *testing.T, root string, extra ...string) *pkgserverProc {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	args := append([]string{"serve", "-dir", ps.releases, "-addr", "127.0.0.1:0", "-key", filepath.Join(keyDir, "update.key")}, extra...)
+	// Patches off unless a test asks for them (extra flags come later and
+	// win): making them takes tens of seconds per pair of large binaries
+	// on a busy machine, and the first feed request waits for them.
+	args := append([]string{"serve", "-dir", ps.releases, "-addr", "127.0.0.1:0", "-key", filepath.Join(keyDir, "update.key"), "-patches", "0"}, extra...)
 	srv := exec.CommandContext(ctx, pkgserver, args...)
 	logs, err := srv.StderrPipe()
 	if err != nil {
