@@ -47,13 +47,13 @@ const (
 )
 
 // patchConfig resolves the Patches options shared by Options and
-// PublishOptions: n <= 0 after resolving means off.
+// PublishOptions: n <= 0 means off. Off is the zero value's choice because
+// making patches costs seconds of CPU per pair of large binaries in the
+// request that first sees them; pkgserver turns them on (-patches 3).
 func patchConfig(dir string, n int, frac float64, cache string) (int, float64, string, error) {
 	switch {
 	case frac < 0 || frac > 1:
 		return 0, 0, "", fmt.Errorf("feed: PatchMaxFraction %v is not between 0 and 1", frac)
-	case n == 0:
-		n = DefaultPatches
 	case n < 0:
 		n = 0
 	}

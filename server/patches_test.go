@@ -64,6 +64,9 @@ func newPatchServer(t *testing.T, o Options) *Server {
 	signer, _ := newKey(t)
 	o.Signer = signer
 	o.Logger = testLogger(t)
+	if o.Patches == 0 {
+		o.Patches = DefaultPatches
+	}
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +93,7 @@ func TestPatches(t *testing.T) {
 	dir := t.TempDir()
 	bins := buildHello(t, dir, "1.0.0", "1.1.0")
 	signer, keys := newKey(t)
-	s, err := New(Options{Dir: dir, Signer: signer, Logger: testLogger(t)})
+	s, err := New(Options{Dir: dir, Signer: signer, Logger: testLogger(t), Patches: DefaultPatches})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +226,7 @@ func TestPublishPatches(t *testing.T) {
 	buildHello(t, dir, "1.0.0", "1.1.0")
 	signer, keys := newKey(t)
 	out := t.TempDir()
-	res, err := Publish(context.Background(), dir, signer, &DirStore{Dir: out}, PublishOptions{Logger: testLogger(t)})
+	res, err := Publish(context.Background(), dir, signer, &DirStore{Dir: out}, PublishOptions{Logger: testLogger(t), Patches: DefaultPatches})
 	if err != nil {
 		t.Fatal(err)
 	}

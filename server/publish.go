@@ -62,7 +62,7 @@ type PublishOptions struct {
 	Logger *slog.Logger
 	// Patches, PatchMaxFraction and PatchDir are as on Options: binary
 	// patches from the Patches newest earlier releases of each platform
-	// (0 means DefaultPatches, negative turns them off), cached in PatchDir
+	// (zero or negative: none; pkgserver sets DefaultPatches), cached in PatchDir
 	// (default dir/.patches) and put beside the assets, before the feed.
 	Patches          int
 	PatchMaxFraction float64

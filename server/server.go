@@ -43,8 +43,8 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// Patches is how many earlier releases of each platform a release's
-	// feed lists binary patches from (patches.go): 0 means DefaultPatches,
-	// a negative number turns patches off. They are made when the folder
+	// feed lists binary patches from (patches.go); zero or negative, none
+	// (pkgserver's -patches sets DefaultPatches). They are made when the folder
 	// changes, once per pair of executables, and cached in PatchDir.
 	Patches int
 	// PatchMaxFraction drops a patch not smaller than this fraction of the
