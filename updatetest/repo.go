@@ -37,6 +37,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/verify"
@@ -134,10 +135,7 @@ func (r *Repo) Publish(version string, body []byte) {
 func (r *Repo) PublishFor(version, goos, goarch string, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := fmt.Sprintf("%s-%s-%s-%s", r.app, version, goos, goarch)
-	if goos == "windows" {
-		name += ".exe"
-	}
+	name := platform.FeedName(r.app, version, goos, goarch, platform.Bare)
 	sum := sha256.Sum256(body)
 	a := feed.Asset{Name: name, OS: goos, Arch: goarch, Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), URL: name}
 	r.files[name] = bytes.Clone(body)
@@ -280,11 +278,7 @@ func (r *Repo) AssetName(version string) string {
 }
 
 func (r *Repo) assetName(version string) string {
-	name := fmt.Sprintf("%s-%s-%s-%s", r.app, version, runtime.GOOS, runtime.GOARCH)
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	return name
+	return platform.FeedName(r.app, version, runtime.GOOS, runtime.GOARCH, platform.Bare)
 }
 
 // resign signs the releases as a new feed with the next serial, unless
