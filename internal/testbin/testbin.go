@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+
+	"github.com/molt-go/update/internal/platform"
 )
 
 // Build compiles src, the text of one main package that imports only the
@@ -31,10 +33,7 @@ func Build(ctx context.Context, dir, name, src string) (string, error) {
 	if err := os.WriteFile(filepath.Join(srcDir, "main.go"), []byte(src), 0o644); err != nil {
 		return "", fmt.Errorf("testbin: %w", err)
 	}
-	out := filepath.Join(dir, name)
-	if runtime.GOOS == "windows" {
-		out += ".exe"
-	}
+	out := filepath.Join(dir, platform.ExeName(name, runtime.GOOS))
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", out, ".")
 	cmd.Dir = srcDir
 	var msg bytes.Buffer

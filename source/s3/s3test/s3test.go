@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molt-go/update/internal/platform"
+
 	"github.com/molt-go/update/internal/testtool"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,12 +62,7 @@ func Binary(t testing.TB) string {
 	return testtool.Find(t, "go install "+Module, exeName())
 }
 
-func exeName() string {
-	if runtime.GOOS == "windows" {
-		return "versitygw.exe"
-	}
-	return "versitygw"
-}
+func exeName() string { return platform.ExeName("versitygw", runtime.GOOS) }
 
 // Start runs a versitygw for t on a fresh temporary folder, waits until it
 // answers, and stops it when t ends.
