@@ -72,9 +72,10 @@ type Deployment struct {
 	ID      int64     `json:"id"`
 	Project string    `json:"project"`
 	Machine string    `json:"machine"`
-	From    string    `json:"from"`   // the version running before; "" for the first
-	To      string    `json:"to"`     // the version deployed
-	Commit  string    `json:"commit"` // its commit hash
+	Labels  []string  `json:"labels,omitempty"` // the groups the machine says it belongs to (update.Options.Labels)
+	From    string    `json:"from"`             // the version running before; "" for the first
+	To      string    `json:"to"`               // the version deployed
+	Commit  string    `json:"commit"`           // its commit hash
 	Subject string    `json:"subject,omitempty"`
 	Status  Status    `json:"status"`
 	Error   string    `json:"error,omitempty"`
