@@ -26,9 +26,10 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 		// at all: never let it promise more disk than the cap.
 		return nil, fmt.Errorf("%w: %s promises %d bytes, more than MaxAssetSize (%d)", ErrTooLarge, a.Name, a.Size, u.o.MaxAssetSize)
 	}
+	start := time.Now()
 	if u.o.Progress != nil {
-		// Zero bytes at the start, so that a progress display measures its
-		// speed from the start of the download, not from its first chunk.
+		// Zero bytes at the start, so that a display knows the size before
+		// the first chunk arrives.
 		u.o.Progress(Progress{Asset: a.Name, Total: max(a.Size, 0)})
 	}
 	h = verify.NewHasher(a.Digest)
@@ -48,7 +49,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 			}
 			u.log.Info("update: resuming download", "asset", a.Name, "offset", written, "attempt", attempt, "err", lastErr)
 		}
-		n, err := u.attempt(ctx, p, a, written, limit)
+		n, err := u.attempt(ctx, p, a, written, limit, start)
 		written += n
 		st.bytes = written
 		if err == nil {
@@ -72,7 +73,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 // attempt opens the asset at offset written and streams it into the
 // pipeline under the stall watchdog. A stall is an error wrapping
 // ErrStalled, which the caller resumes like a broken connection.
-func (u *Updater) attempt(ctx context.Context, p *pipeline, a source.Asset, written, limit int64) (int64, error) {
+func (u *Updater) attempt(ctx context.Context, p *pipeline, a source.Asset, written, limit int64, start time.Time) (int64, error) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rc, err := u.o.Source.Open(actx, a, written)
@@ -80,7 +81,7 @@ func (u *Updater) attempt(ctx context.Context, p *pipeline, a source.Asset, writ
 		return 0, err
 	}
 	wctx, w, stop := u.watch(actx, rc)
-	n, err := u.copyCapped(wctx, p, w.reader(rc), written, limit, a)
+	n, err := u.copyCapped(wctx, p, w.reader(rc), written, limit, a, start)
 	stop()
 	rc.Close()
 	if err != nil && w.stalled.Load() && ctx.Err() == nil {
@@ -90,14 +91,15 @@ func (u *Updater) attempt(ctx context.Context, p *pipeline, a source.Asset, writ
 }
 
 // copyCapped feeds src into the pipeline until EOF, failing as soon as more
-// than limit bytes in all would be written.
-func (u *Updater) copyCapped(ctx context.Context, p *pipeline, src io.Reader, written, limit int64, a source.Asset) (int64, error) {
+// than limit bytes in all would be written. start is when the download
+// began, for Progress.Elapsed.
+func (u *Updater) copyCapped(ctx context.Context, p *pipeline, src io.Reader, written, limit int64, a source.Asset, start time.Time) (int64, error) {
 	var n int64
 	var lastReport time.Time
 	report := func() {
 		if u.o.Progress != nil {
 			lastReport = time.Now()
-			u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0)})
+			u.o.Progress(Progress{Asset: a.Name, Bytes: written + n, Total: max(a.Size, 0), Elapsed: lastReport.Sub(start)})
 		}
 	}
 	for {

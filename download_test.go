@@ -404,6 +404,22 @@ func TestProgressIsThrottled(t *testing.T) {
 	if last.Bytes != int64(len(body)) || last.Total != int64(len(body)) || last.Asset != "app-1.1.0" {
 		t.Errorf("last report %+v, want the whole %d bytes of app-1.1.0", last, len(body))
 	}
+	// Elapsed runs from the start of the download, so Speed is an average a
+	// display can show: every report's speed is at most what the reader's
+	// sleeps allow (2 ms per 4 KiB read, so at most 2 MB/s), where a rate
+	// taken from the last chunk or from an Elapsed of zero would be far above.
+	const ceiling = float64(4<<10) / 0.002
+	for i, p := range progress {
+		if i > 0 && p.Elapsed < progress[i-1].Elapsed {
+			t.Errorf("report %d: Elapsed went back from %v to %v", i, progress[i-1].Elapsed, p.Elapsed)
+		}
+		if s := p.Speed(); s > ceiling {
+			t.Errorf("report %d: %d bytes in %v is %.0f B/s, more than the reader's %.0f B/s", i, p.Bytes, p.Elapsed, s, ceiling)
+		}
+	}
+	if last.Elapsed <= 0 || last.Elapsed > took || last.Speed() <= 0 {
+		t.Errorf("last report: Elapsed %v (Check took %v), Speed %.0f: want a positive speed over the download", last.Elapsed, took, last.Speed())
+	}
 }
 
 // TestLargeDownload goes past the writeback hint size and lands whole.

@@ -46,9 +46,21 @@ func (e Event) Duration() time.Duration { return e.End.Sub(e.Start) }
 
 // Progress reports a download as it goes.
 type Progress struct {
-	Asset string
-	Bytes int64 // downloaded so far
-	Total int64 // expected size; 0 if unknown
+	Asset   string
+	Bytes   int64         // downloaded so far
+	Total   int64         // expected size; 0 if unknown
+	Elapsed time.Duration // since the download began, resumes and waits included
+}
+
+// Speed is the download's average speed so far in bytes per second, over
+// the whole of Elapsed: a figure a display can show as it is, where a rate
+// taken over the last chunk alone swings by orders of magnitude. It is 0
+// until time has passed.
+func (p Progress) Speed() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Bytes) / p.Elapsed.Seconds()
 }
 
 // stepRun measures one step and emits its event.

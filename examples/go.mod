@@ -8,10 +8,7 @@ require github.com/molt-go/update/server v0.0.0-00010101000000-000000000000
 
 require github.com/molt-go/update/source/s3 v0.0.0-00010101000000-000000000000
 
-require (
-	github.com/molt-go/update/source/github v0.0.0-00010101000000-000000000000
-	github.com/schollz/progressbar/v3 v3.19.1
-)
+require github.com/molt-go/update/source/github v0.0.0-00010101000000-000000000000
 
 require (
 	github.com/asaskevich/govalidator v0.0.0-20230301143203-a9d515a09cc2 // indirect
@@ -104,12 +101,10 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
 	github.com/aws/smithy-go v1.28.8 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
-	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/molt-go/update/verify/attest v0.0.0-00010101000000-000000000000
 	github.com/molt-go/update/verify/minisign v0.0.0-00010101000000-000000000000
 	github.com/molt-go/update/verify/pgp v0.0.0-00010101000000-000000000000
 	github.com/molt-go/update/verify/sigstore v0.0.0-00010101000000-000000000000
-	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.11.1 // indirect
 	github.com/sigstore/sigstore v1.10.11 // indirect
 	github.com/sigstore/sigstore-go v1.3.0 // indirect

@@ -29,8 +29,6 @@ import (
 
 	"github.com/molt-go/update/delta"
 
-	"github.com/schollz/progressbar/v3"
-
 	update "github.com/molt-go/update"
 	"github.com/molt-go/update/report"
 	"github.com/molt-go/update/source"
@@ -92,7 +90,7 @@ func selfUpdate(src source.Source, keyFile, stateDir, forget string, patches, qu
 	if err != nil {
 		return err
 	}
-	var bar *progressbar.ProgressBar
+	bar := &progressLine{w: os.Stderr} // on stderr, so stdout carries only the greeting
 	var patcher update.Patcher
 	if patches {
 		patcher = delta.Patcher{}
@@ -114,20 +112,9 @@ func selfUpdate(src source.Source, keyFile, stateDir, forget string, patches, qu
 			}
 		},
 		Progress: func(p update.Progress) {
-			if quiet || p.Total <= 0 {
-				return
+			if !quiet {
+				bar.show(p)
 			}
-			if bar == nil {
-				// On stderr, so stdout carries only the greeting.
-				bar = progressbar.NewOptions64(p.Total,
-					progressbar.OptionSetWriter(os.Stderr),
-					progressbar.OptionSetDescription("  download "+p.Asset),
-					progressbar.OptionShowBytes(true),
-					progressbar.OptionSetWidth(20),
-					progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }))
-			}
-			bar.Set64(p.Bytes)
 		},
 	})
 	if err != nil {
