@@ -111,8 +111,9 @@ type Options struct {
 	// before the Restarter runs (an exec never returns to report it), with
 	// its end time then.
 	OnEvent func(Event)
-	// Progress, if not nil, is called as a download proceeds, at most
-	// every 50 ms and once at the end.
+	// Progress, if not nil, is called as a download proceeds: once with
+	// zero bytes at its start, at most every 50 ms, and once at the end.
+	// Progress.Speed is the average since the start, ready to display.
 	Progress func(Progress)
 	// Logger receives a line per step. If nil, slog.Default().
 	Logger *slog.Logger
