@@ -93,7 +93,7 @@ func (u *Updater) rollback(ctx context.Context, s *state, why string) error {
 	if errors.Is(err, ErrNoBackup) {
 		// Terminal: the version that runs stays, and is no longer pending.
 		s.markBad(p.Version, why+"; no backup to roll back to, so it stays installed", u.now())
-		s.Pending = nil
+		s.Pending, s.Previous = nil, ""
 		if serr := saveState(u.o.StateDir, s); serr != nil {
 			return st.end(errors.Join(err, serr))
 		}
@@ -103,7 +103,7 @@ func (u *Updater) rollback(ctx context.Context, s *state, why string) error {
 		return st.end(err)
 	}
 	s.markBad(p.Version, why, u.now())
-	s.Pending = nil
+	s.Pending, s.Previous = nil, ""
 	return st.end(saveState(u.o.StateDir, s))
 }
 

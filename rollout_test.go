@@ -1,6 +1,7 @@
 package update
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/updatetest"
 )
 
 // TestBucketsAreStableAndSpread: a machine's bucket for a release never
@@ -108,5 +110,57 @@ func TestChooseFleet(t *testing.T) {
 	ch.labels = nil
 	if c, _, _, err := ch.choose([]source.Release{r11, r12, r13}); err != nil || c.version.Original() != "1.3.0" {
 		t.Fatalf("unpinned, the machine chose %v, %v; want 1.3.0", c, err)
+	}
+}
+
+// TestWithdrawnGoesBack: a confirmed release that the publisher withdraws
+// (an aborted rollout) is rolled back at the next check to the version
+// before it, the event says from where to where (the collector needs both
+// to file it under the deployment it undoes), and it is not offered again.
+func TestWithdrawnGoesBack(t *testing.T) {
+	t.Parallel()
+	o, _ := installed11(t)
+	rs := &updatetest.Restarter{}
+	o.Restarter = rs
+	u, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Confirm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := readStateFile(t, o.StateDir); s.Previous != "1.0.0" || s.Pending != nil {
+		t.Fatalf("state after the confirm: previous %q, pending %+v; want 1.0.0 and none", s.Previous, s.Pending)
+	}
+	m := o.Source.(*memSource)
+	m.mu.Lock()
+	l := m.listing
+	m.mu.Unlock()
+	l.Serial++
+	l.Withdrawn, l.Releases = []string{"1.1.0"}, nil
+	m.setListing(l, nil)
+	evs := new(events).record(&o)
+	u, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = u.Check(context.Background())
+	var ue *Error
+	if !errors.Is(err, ErrRolledBack) || !errors.As(err, &ue) || ue.From != "1.1.0" || ue.To != "1.0.0" {
+		t.Fatalf("Check of a withdrawn 1.1.0: %v (%+v), want ErrRolledBack from 1.1.0 to 1.0.0", err, ue)
+	}
+	if got := content(t, o.Target); got != "old" {
+		t.Fatalf("target %q after the withdrawal, want old", got)
+	}
+	if n := len(rs.Calls()); n != 1 {
+		t.Fatalf("restarted %d times, want once into 1.0.0", n)
+	}
+	rb := evs.of(StepRollback)
+	if len(rb) != 1 || rb[0].From != "1.1.0" || rb[0].To != "1.0.0" || rb[0].Err != nil {
+		t.Fatalf("rollback events %+v, want one from 1.1.0 to 1.0.0", rb)
+	}
+	s := readStateFile(t, o.StateDir)
+	if s.Previous != "" || s.badMarkOf("1.1.0") == nil {
+		t.Fatalf("state after the rollback: previous %q, bad %+v; want none and 1.1.0 marked", s.Previous, s.Bad)
 	}
 }

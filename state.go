@@ -32,6 +32,11 @@ type state struct {
 	// InstallID is this installation's random ID, made once: its bucket
 	// in staged rollouts, and what pins name.
 	InstallID string `json:"install_id,omitempty"`
+	// Previous is the version the applier's backup holds (the one that ran
+	// before the last install), so that a rollback after the confirm (a
+	// withdrawn release) can say where it goes; empty once the backup is
+	// used or when nothing was installed here.
+	Previous string `json:"previous,omitempty"`
 
 	// legacySerial is the one counter of a state file written before
 	// counters were kept per origin. It protects the first origin seen,
@@ -76,11 +81,12 @@ func (s *state) UnmarshalJSON(data []byte) error {
 		Bad       json.RawMessage    `json:"bad"`
 		Serial    int64              `json:"serial"`
 		InstallID string             `json:"install_id"`
+		Previous  string             `json:"previous"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	*s = state{Origins: raw.Origins, Pending: raw.Pending, InstallID: raw.InstallID, legacySerial: raw.Serial}
+	*s = state{Origins: raw.Origins, Pending: raw.Pending, InstallID: raw.InstallID, Previous: raw.Previous, legacySerial: raw.Serial}
 	if len(raw.Bad) == 0 || string(raw.Bad) == "null" {
 		return nil
 	}

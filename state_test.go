@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -246,6 +247,13 @@ func TestStateJSON(t *testing.T) {
 		Origins: map[string]*origin{"https://x/feed.json": {Serial: 42}},
 		Pending: &pending{Version: "1.1.0", From: "1.0.0", Target: "/opt/app", Since: since, Starts: 2, RollingBack: true},
 		Bad:     []badMark{{Version: "0.9.0", Why: "probe", Since: since}},
+		// Every field set: UnmarshalJSON names the fields it reads, and the
+		// DeepEqual below catches one it forgets.
+		InstallID: "0123456789abcdef",
+		Previous:  "1.0.0",
+	}
+	if v := reflect.ValueOf(*s); v.NumField() != 6 {
+		t.Fatalf("state has %d fields: set the new one above so the round trip covers it", v.NumField())
 	}
 	data, err := json.Marshal(s)
 	if err != nil {
@@ -258,7 +266,7 @@ func TestStateJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Origins["https://x/feed.json"].Serial != 42 || *back.Pending != *s.Pending || len(back.Bad) != 1 || back.Bad[0] != s.Bad[0] || back.legacySerial != 0 {
+	if !reflect.DeepEqual(&back, s) {
 		t.Fatalf("round trip: %+v, want %+v", back, s)
 	}
 	for _, in := range []string{`{}`, `{"bad": null}`, `{"bad": []}`} {

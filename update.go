@@ -399,6 +399,7 @@ func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged st
 	to := c.version.Original()
 	st := u.begin(StepApply, to)
 	s.Pending = &pending{Version: to, From: u.current.Original(), Target: u.o.Target, Since: u.now()}
+	s.Previous = u.current.Original()
 	if err := u.o.Applier.Apply(ctx, apply.Change{Target: u.o.Target, Staged: staged, Version: to}); err != nil {
 		os.Remove(staged)
 		return st.end(err)
@@ -571,8 +572,8 @@ func (u *Updater) InstallID() string {
 // (an aborted rollout): the previous binary is put back, if there is one,
 // and started. The caller holds the locks.
 func (u *Updater) withdraw(ctx context.Context, s *state) error {
-	cur := u.current.Original()
-	st := u.begin(StepRollback, "")
+	cur, prev := u.current.Original(), s.Previous
+	st := u.begin(StepRollback, prev)
 	s.markBad(cur, "withdrawn by the publisher", u.now())
 	s.Pending = nil
 	if err := saveState(u.o.StateDir, s); err != nil {
@@ -581,10 +582,14 @@ func (u *Updater) withdraw(ctx context.Context, s *state) error {
 	if err := u.o.Applier.Revert(ctx, u.o.Target); err != nil {
 		return st.end(fmt.Errorf("%w: %s was withdrawn, and there is no earlier version to go back to: %w", ErrRolledBack, cur, err))
 	}
+	s.Previous = ""
+	if err := saveState(u.o.StateDir, s); err != nil {
+		u.log.Warn("update: saving the state after a rollback", "err", err)
+	}
 	st.end(nil)
 	out, err := u.o.Restarter.Restart(ctx, u.o.Target)
 	if err == nil {
 		u.restarted(out)
 	}
-	return &Error{Step: StepRollback, From: cur, Err: errors.Join(fmt.Errorf("%w: %s was withdrawn by the publisher", ErrRolledBack, cur), err)}
+	return &Error{Step: StepRollback, From: cur, To: prev, Err: errors.Join(fmt.Errorf("%w: %s was withdrawn by the publisher", ErrRolledBack, cur), err)}
 }
