@@ -24,12 +24,16 @@ import (
 // Options.MaxOutput is zero: enough for any compiler's complaint.
 const DefaultMaxOutput = 256 << 10
 
-// Options configures an Agent. Repo and Supervisor are required; the
-// zero value of every other field works.
+// Options configures an Agent. Repo, and Supervisor or Publisher, are
+// required; the zero value of every other field works.
 type Options struct {
 	// Repo is the branch to follow and how to build it. Required.
 	Repo *git.Repo
-	// Supervisor runs the program. Required. The agent sets its OnStep
+	// Publisher, if not nil, publishes each commit that builds (and, with
+	// a Supervisor, that became healthy here) as a release of a feed.
+	Publisher Publisher
+	// Supervisor runs the program. Required unless Publisher is set: then
+	// nil means the agent only builds and publishes. The agent sets its OnStep
 	// (calling any OnStep already set as well) to log the switch's steps,
 	// and the program's crashes and restarts as steps of the deployment
 	// that put the crashed version in place.
@@ -53,7 +57,9 @@ type Options struct {
 
 // Agent keeps a program at the head of a branch: detect a new commit, fetch
 // it into a new workspace, build it while the current version serves,
-// switch, wait until healthy (or roll back), and log every step.
+// switch, wait until healthy (or roll back), and log every step. With a
+// Publisher it also (or, with no Supervisor, only) publishes each commit
+// as a release of a feed: see Publisher.
 type Agent struct {
 	o     Options
 	store deploylog.Store
@@ -71,8 +77,8 @@ type Agent struct {
 
 // New checks o and returns an Agent; Run starts it.
 func New(o Options) (*Agent, error) {
-	if o.Repo == nil || o.Supervisor == nil {
-		return nil, errors.New("agent: Options.Repo and Supervisor are required")
+	if o.Repo == nil || (o.Supervisor == nil && o.Publisher == nil) {
+		return nil, errors.New("agent: Options.Repo, and Supervisor or Publisher, are required")
 	}
 	if o.Store == nil {
 		o.Store = &deploylog.MemoryStore{}
@@ -90,6 +96,9 @@ func New(o Options) (*Agent, error) {
 		o.Logger = slog.Default()
 	}
 	a := &Agent{o: o, store: o.Store, log: o.Logger}
+	if o.Supervisor == nil {
+		return a, nil
+	}
 	prev := o.Supervisor.OnStep
 	o.Supervisor.OnStep = func(s supervise.SwitchStep) {
 		if s.Name == supervise.StepCrash || s.Name == supervise.StepRestart {
@@ -122,6 +131,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		a.Check(ctx)
 	})
+	if a.o.Supervisor == nil {
+		return nil
+	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	return a.o.Supervisor.Stop(stopCtx)
@@ -156,6 +168,12 @@ func (a *Agent) Check(ctx context.Context) (*deploylog.Deployment, error) {
 	}
 	if head == a.tried {
 		return nil, nil
+	}
+	if a.o.Supervisor == nil {
+		if goOn, _ := a.preparePublish(ctx, head); !goOn {
+			a.tried = head
+			return nil, nil
+		}
 	}
 	a.tried = head
 	d := &deploylog.Deployment{
@@ -198,6 +216,10 @@ func (a *Agent) deploy(ctx context.Context, d *deploylog.Deployment) error {
 	out = newCapped(a.o.MaxOutput)
 	start = time.Now()
 	err = a.o.Repo.Build(ctx, ws, out)
+	release := ""
+	if err == nil && a.o.Publisher != nil {
+		release, err = a.buildRelease(ctx, d, c, ws, out)
+	}
 	a.record(ctx, d, deploylog.StepBuild, start, time.Now(), err, out.String())
 	if err != nil {
 		os.RemoveAll(ws)
@@ -205,8 +227,24 @@ func (a *Agent) deploy(ctx context.Context, d *deploylog.Deployment) error {
 	}
 
 	// Switch; the supervisor reports stop, start, health and rollback.
-	if err := a.o.Supervisor.Switch(ctx, ws); err != nil {
-		return err
+	if a.o.Supervisor != nil {
+		if err := a.o.Supervisor.Switch(ctx, ws); err != nil {
+			return err
+		}
+	} else {
+		// Nothing runs in it: the release's files are out of it.
+		defer os.RemoveAll(ws)
+	}
+	if release != "" {
+		if err := a.publish(ctx, d, release); err != nil {
+			if a.o.Supervisor == nil {
+				// Like a fetch, a publish may fail for a passing reason
+				// (the store is down); the next check tries again, and
+				// finds the release built.
+				a.tried = ""
+			}
+			return err
+		}
 	}
 	a.running = d.To
 	return nil
@@ -215,7 +253,14 @@ func (a *Agent) deploy(ctx context.Context, d *deploylog.Deployment) error {
 // resolved records the version d deploys, now that it is known, in d and
 // in the steps recorded so far (detect).
 func (a *Agent) resolved(ctx context.Context, d *deploylog.Deployment, c git.Commit) {
-	d.To, d.Subject = c.Version, c.Subject
+	d.Subject = c.Subject
+	a.versioned(ctx, d, c.Version)
+}
+
+// versioned records in d, and in its steps so far, the version it
+// deploys: the commit's, or the release's when it is published.
+func (a *Agent) versioned(ctx context.Context, d *deploylog.Deployment, version string) {
+	d.To = version
 	if err := a.store.Update(ctx, d); err != nil {
 		a.log.Warn("agent: log", "err", err)
 	}

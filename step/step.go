@@ -25,15 +25,16 @@ const (
 // Restart and Rollback above. A deployment ends with Done or Failed, steps
 // of no duration that say how it ended.
 const (
-	Detect Name = "detect" // ask the repository for its branch head
-	Fetch  Name = "fetch"  // fetch the commit and check it out into a new workspace
-	Build  Name = "build"  // run the build commands in the workspace
-	Stop   Name = "stop"   // stop a running version (a child's process group)
-	Start  Name = "start"  // start a version
-	Health Name = "health" // wait until the new version is healthy
-	Crash  Name = "crash"  // the child exited on its own (from its start to its exit)
-	Done   Name = "done"   // the new version serves
-	Failed Name = "failed" // the deployment failed; the old version serves
+	Detect  Name = "detect"  // ask the repository for its branch head
+	Fetch   Name = "fetch"   // fetch the commit and check it out into a new workspace
+	Build   Name = "build"   // run the build commands in the workspace
+	Stop    Name = "stop"    // stop a running version (a child's process group)
+	Start   Name = "start"   // start a version
+	Health  Name = "health"  // wait until the new version is healthy
+	Crash   Name = "crash"   // the child exited on its own (from its start to its exit)
+	Publish Name = "publish" // sign the builds and upload them as a release of a feed (runner -publish)
+	Done    Name = "done"    // the new version serves
+	Failed  Name = "failed"  // the deployment failed; the old version serves
 )
 
 // Update lists the steps of an update in order.
