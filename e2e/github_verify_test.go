@@ -173,6 +173,55 @@ func TestGitHubKeylessSigstore(t *testing.T) {
 	}
 }
 
+// TestGitHubKeylessSigstoreWithoutBundle: hello updates from a release
+// whose checksums.txt is signed keylessly with no bundle, a .sig and a
+// .pem as goreleaser publishes them by default, by looking the signature
+// up in the (test) Sigstore's Rekor log on 127.0.0.1; and refuses the
+// same files made under another workflow, a signature the log does not
+// have, and, with no verdict, an update while the log is down.
+func TestGitHubKeylessSigstoreWithoutBundle(t *testing.T) {
+	t.Parallel()
+	exe, tgz := builtRelease(t)
+	ss := sigstoretest.New(t)
+	archive := ghfake.File{Name: hostArchive("1.1.0"), Data: tgz}
+	sums := checksumsOf(archive)
+	good := ss.SignDetached(releaseWorkflow, sigstore.GitHubActionsIssuer, sums)
+	ci := ss.SignDetached("https://github.com/molt-go/hello/.github/workflows/ci.yml@refs/tags/v1.1.0", sigstore.GitHubActionsIssuer, sums)
+	other := sigstoretest.New(t) // a log that has nothing of this release
+	down := func() *sigstoretest.Rekor { r := ss.ServeRekor(); r.Close(); return r }
+	for _, tc := range []struct {
+		name    string
+		d       sigstoretest.Detached
+		log     func() *sigstoretest.Rekor
+		refused string // "" if hello must update
+	}{
+		{"by the release workflow", good, ss.ServeRekor, ""},
+		{"by another workflow", ci, ss.ServeRekor, "not verified"},
+		{"not in the log", good, other.ServeRekor, "not in the transparency log"},
+		{"the log is down", good, down, "transparency log unreachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			gh := newGitHub(t)
+			gh.Add(ghfake.Release{Tag: "v1.1.0", Files: []ghfake.File{archive, {Name: "checksums.txt", Data: sums},
+				{Name: "checksums.txt.sig", Data: tc.d.Sig}, {Name: "checksums.txt.pem", Data: tc.d.Cert}}})
+			h := installHello(t, gh)
+			before := snap(t, h.target)
+			log := tc.log()
+			out, errOut := h.run("-sigstore-workflow", ".github/workflows/release.yml",
+				"-sigstore-root", h.file("trusted_root.json", ss.TrustedRoot()), "-sigstore-rekor", log.URL)
+			if n, _ := log.Requests(); tc.refused != "transparency log unreachable" && n == 0 {
+				t.Errorf("hello did not ask the log")
+			}
+			if tc.refused != "" {
+				h.refused(before, out, errOut, tc.refused)
+				return
+			}
+			h.updated(out, errOut, exe)
+		})
+	}
+}
+
 // TestGitHubAttestation: hello updates from a release that only a GitHub
 // artifact attestation of its release workflow vouches for (fetched from
 // the attestations API, by reference, snappy-compressed, as GitHub serves

@@ -21,6 +21,7 @@ func init() {
 	workflow := flag.String("sigstore-workflow", "", "verify keyless Sigstore bundles (checksums.txt.sigstore.json) made by this release workflow of the -github repository, such as .github/workflows/release.yml")
 	ref := flag.String("sigstore-ref", "", "git ref pattern the signing workflow ran on (default refs/tags/*)")
 	attestWorkflow := flag.String("attest-workflow", "", "verify GitHub artifact attestations made by this release workflow of the -github repository")
+	rekor := flag.String("sigstore-rekor", "", "Rekor transparency log in which -sigstore-workflow looks up a checksums.txt.sig with its .pem, published without a bundle (default: the public-good instance's)")
 	root := flag.String("sigstore-root", "", "Sigstore trusted root (trusted_root.json) for -sigstore-workflow and -attest-workflow (default: the public-good instance's, compiled in)")
 	minisignKey := flag.String("minisign-key", "", "verify minisign signatures (SHA256SUMS.minisig) by this public key (RWQ...)")
 	pgpKey := flag.String("pgp-key", "", "verify OpenPGP signatures (SHA256SUMS.asc, a clearsigned SHA256SUMS) by the armored public key in this file")
@@ -37,6 +38,7 @@ func init() {
 			v, err := sigstore.New(sigstore.Options{
 				Identities:  []sigstore.Identity{sigstore.GitHubWorkflow(repo, *workflow, *ref)},
 				TrustedRoot: rootJSON,
+				RekorURL:    *rekor,
 			})
 			if err != nil {
 				return nil, err

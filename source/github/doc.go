@@ -88,7 +88,10 @@
 //
 // Which signature files a verifier reads, the verifier says (see
 // SignatureVerifier): verify.Signature's pinned keys read cosign's .sig,
-// .sigstore.json and .bundle; verify/sigstore keyless bundles; verify/pgp
+// .sigstore.json and .bundle; verify/sigstore keyless bundles, and, when
+// there is no bundle, a keyless .sig with the .pem certificate beside it
+// (see CertificateVerifier), which it looks up in the transparency log
+// online; verify/pgp
 // .asc and gpg's .sig; verify/minisign .minisig. Files a verifier does not
 // read are not evidence, and are not forgeries either: a release signed
 // keylessly, listed by a program that pins a key, gets no digests (a line
@@ -128,8 +131,10 @@
 //     https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/vX,
 //     and its issuer, https://token.actions.githubusercontent.com. Pin
 //     them with verify/sigstore (sigstore.GitHubWorkflow). A .sig with a
-//     .pem and no bundle carries no transparency-log proof and cannot be
-//     verified offline: ask the project to publish the bundle.
+//     .pem and no bundle (goreleaser's default) carries no
+//     transparency-log proof: verify/sigstore finds it in Sigstore's
+//     Rekor log, two or three requests per release looked at, unless
+//     its Options.Offline is set; a bundle spares the lookup.
 //   - "gh attestation verify FILE --repo OWNER/REPO" succeeding means the
 //     project makes GitHub artifact attestations; its output names the
 //     workflow that signed them. Pin the repository and that workflow with

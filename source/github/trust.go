@@ -1,6 +1,7 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"strings"
 
@@ -59,17 +60,23 @@ func (s *Source) gather(ctx context.Context, rf relFiles, chosen []choice, lk *l
 }
 
 // checksumsFile fetches one checksums file and, with a verifier, checks
-// its signature: a signature file beside it that the verifier reads, or,
+// its signature: a signature file beside it that the verifier reads, for
+// a CertificateVerifier a .sig with its certificate when there is none, or,
 // for an InlineVerifier, a cleartext signature in the file itself. It
 // returns nil, without an error, for a file nothing vouches for.
 func (s *Source) checksumsFile(ctx context.Context, rf relFiles, name string, lk *look) (*verify.Checksums, error) {
 	v := lk.v
-	var sigName string
-	var sigData []byte
+	var sigName, certName string
+	var sigData, certData []byte
 	if v != nil {
 		var err error
 		if sigName, sigData, err = s.signatureFile(ctx, rf, name, lk); err != nil {
 			return nil, err
+		}
+		if _, ok := v.(CertificateVerifier); ok && sigName == "" {
+			if sigName, certName, sigData, certData, err = s.certifiedSignature(ctx, rf, name, lk); err != nil {
+				return nil, err
+			}
 		}
 		if _, inline := v.(InlineVerifier); sigName == "" && !inline {
 			s.unsigned(rf, name)
@@ -83,6 +90,11 @@ func (s *Source) checksumsFile(ctx context.Context, rf relFiles, name string, lk
 	body := data
 	switch {
 	case v == nil:
+	case certName != "":
+		if err := v.(CertificateVerifier).VerifyWithCertificate(ctx, bytes.NewReader(data), sigData, certData); err != nil {
+			return nil, errorf(err, "release %s: %s does not verify with %s and %s", rf.tag, name, sigName, certName)
+		}
+		s.log.Debug("checksums file verified", "tag", rf.tag, "file", name, "signature", sigName, "certificate", certName)
 	case sigName != "":
 		if err := checkSignature(v, sigName, sigData, data); err != nil {
 			return nil, errorf(err, "release %s: %s does not verify with %s", rf.tag, name, sigName)
@@ -132,6 +144,23 @@ func (s *Source) signatureFile(ctx context.Context, rf relFiles, name string, lk
 		return ga.Name, data, nil
 	}
 	return "", nil, nil
+}
+
+// certifiedSignature returns the keyless signature beside the file
+// called name that a CertificateVerifier reads, name.sig with its
+// certificate, and their bytes; "" if there is none.
+func (s *Source) certifiedSignature(ctx context.Context, rf relFiles, name string, lk *look) (sigName, certName string, sig, cert []byte, err error) {
+	sigName = name + ".sig"
+	if certName = certificateBeside(sigName, rf.has); !rf.has(sigName) || certName == "" {
+		return "", "", nil, nil, nil
+	}
+	if sig, err = s.file(ctx, rf.byName[sigName], MaxSignatureSize, lk); err == nil {
+		cert, err = s.file(ctx, rf.byName[certName], MaxSignatureSize, lk)
+	}
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	return sigName, certName, sig, cert, nil
 }
 
 // unsigned logs that nothing the verifier reads vouches for a file, naming

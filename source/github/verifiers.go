@@ -2,7 +2,9 @@ package github
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"strings"
 
 	"github.com/molt-go/update/verify"
@@ -44,6 +46,23 @@ type InlineVerifier interface {
 	VerifyInline(data []byte) ([]byte, error)
 }
 
+// CertificateVerifier is a verifier of keyless signatures published
+// without a bundle: name+".sig" and, beside it, the certificate it was
+// made with, name+".pem" (or ".crt", ".cert", or the .sig's name plus one
+// of those), as "cosign sign-blob --output-signature
+// --output-certificate" writes them and goreleaser's default signing
+// publishes them for checksums.txt (verify/sigstore). The two files hold
+// no transparency-log evidence, so the verifier may look the signature up
+// online; hence the context. The source hands it the pair beside a
+// checksums file that has no signature file of the verifier's own kind.
+type CertificateVerifier interface {
+	// VerifyWithCertificate reads message to EOF and returns nil if sig,
+	// made with the certificate cert (both files as they are), is a good
+	// signature over it, and an error wrapping verify.ErrBadSignature if
+	// not; other errors (the log could not be asked) are no verdict.
+	VerifyWithCertificate(ctx context.Context, message io.Reader, sig, cert []byte) error
+}
+
 // AttestationVerifier is a verifier of GitHub artifact attestations: the
 // Sigstore bundles that the repository's attestations API returns for a
 // digest (verify/attest). The source asks the API for the attestations of
@@ -73,6 +92,23 @@ func signatureSuffixes(v verify.Verifier) []string {
 // ".sig" (--output-certificate).
 var certSuffixes = []string{".pem", ".crt", ".cert"}
 
+// certificateBeside returns the name of the certificate file beside the
+// signature file sigName (a .sig), "" if there is none.
+func certificateBeside(sigName string, has func(string) bool) string {
+	base, ok := strings.CutSuffix(sigName, ".sig")
+	if !ok {
+		return ""
+	}
+	for _, s := range certSuffixes {
+		for _, n := range []string{base + s, sigName + s} {
+			if has(n) {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
 // keylessSignature reports whether a cosign signature file is keyless
 // (made with a short-lived Sigstore certificate, not a key): a bundle that
 // carries a certificate, or a .sig with a certificate file beside it. A
@@ -80,13 +116,8 @@ var certSuffixes = []string{".pem", ".crt", ".cert"}
 // verifier: a release signed that way is treated as one it cannot read,
 // not as a forgery.
 func keylessSignature(sigName string, data []byte, has func(string) bool) bool {
-	if base, ok := strings.CutSuffix(sigName, ".sig"); ok {
-		for _, s := range certSuffixes {
-			if has(base+s) || has(sigName+s) {
-				return true
-			}
-		}
-		return false
+	if strings.HasSuffix(sigName, ".sig") {
+		return certificateBeside(sigName, has) != ""
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {

@@ -106,6 +106,21 @@ func (fakeAttest) VerifyAttestation(bundle []byte, artifact verify.Digest) (map[
 	return out, nil
 }
 
+// fakeCert is a CertificateVerifier too: a .sig with its certificate is
+// good if the signature is fakeSign's and the certificate says
+// "cert:good".
+type fakeCert struct{ fakeSig }
+
+func (f fakeCert) VerifyWithCertificate(ctx context.Context, message io.Reader, sig, cert []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if string(cert) != "cert:good" {
+		return fmt.Errorf("%w: fake certificate %q", verify.ErrBadSignature, cert)
+	}
+	return f.Verify(message, sig)
+}
+
 // sumsOf writes a checksums file for files, GNU style.
 func sumsOf(files ...ghfake.File) []byte {
 	var b strings.Builder
@@ -222,6 +237,22 @@ func TestVerificationMethods(t *testing.T) {
 		{"BSD lines, sha512, without a verifier", append(noDigests(progs), ghfake.File{Name: "hello_1.2.3_checksums.sha256", Data: bsdSums(progs...)}),
 			nil, true, nil},
 		{"a digest file per asset, without a verifier", append(noDigests(progs), perAssetSums(progs)...), nil, true, nil},
+		{"a .sig with its .pem, for a certificate verifier", with(ghfake.File{Name: "checksums.txt", Data: sums},
+			ghfake.File{Name: "checksums.txt.sig", Data: fakeSign(sums)}, ghfake.File{Name: "checksums.txt.pem", Data: []byte("cert:good")}),
+			fakeCert{fakeSig{suffixes: []string{".sigstore.json"}}}, true, nil},
+		{"a .sig with its .sig.pem", with(ghfake.File{Name: "checksums.txt", Data: sums},
+			ghfake.File{Name: "checksums.txt.sig", Data: fakeSign(sums)}, ghfake.File{Name: "checksums.txt.sig.pem", Data: []byte("cert:good")}),
+			fakeCert{fakeSig{suffixes: []string{".sigstore.json"}}}, true, nil},
+		{"a .sig with a .pem that does not verify", with(ghfake.File{Name: "checksums.txt", Data: sums},
+			ghfake.File{Name: "checksums.txt.sig", Data: fakeSign(sums)}, ghfake.File{Name: "checksums.txt.pem", Data: []byte("cert:other")}),
+			fakeCert{fakeSig{suffixes: []string{".sigstore.json"}}}, false, verify.ErrBadSignature},
+		{"a .sig without a certificate is not the certificate verifier's", with(ghfake.File{Name: "checksums.txt", Data: sums},
+			ghfake.File{Name: "checksums.txt.sig", Data: fakeSign(sums)}),
+			fakeCert{fakeSig{suffixes: []string{".sigstore.json"}}}, false, nil},
+		{"a bundle is read before a .sig with its .pem", with(ghfake.File{Name: "checksums.txt", Data: sums},
+			ghfake.File{Name: "checksums.txt.sigstore.json", Data: fakeSign(sums)},
+			ghfake.File{Name: "checksums.txt.sig", Data: bad}, ghfake.File{Name: "checksums.txt.pem", Data: []byte("cert:other")}),
+			fakeCert{fakeSig{suffixes: []string{".sigstore.json"}}}, true, nil},
 		{"keyless cosign files are not for pinned keys", with(ghfake.File{Name: "checksums.txt", Data: sums},
 			ghfake.File{Name: "checksums.txt.sig", Data: []byte("MEUCIQDxbase64")},
 			ghfake.File{Name: "checksums.txt.pem", Data: []byte("LS0tLS1CRUdJTi")}), pinned(t, "cosign.pub"), false, nil},

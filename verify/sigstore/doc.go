@@ -20,8 +20,9 @@
 //
 // # What is checked
 //
-// Everything offline, against a Sigstore trusted root compiled into the
-// program: the certificate chains to a Fulcio root of the trusted root;
+// Everything offline (but for the one lookup below, for a signature
+// published without a bundle), against a Sigstore trusted root compiled
+// into the program: the certificate chains to a Fulcio root of the trusted root;
 // it was valid when the signature was logged; its subject and issuer are
 // one of the pinned identities; its embedded certificate-transparency
 // timestamp (SCT) verifies against a CT log of the trusted root (skipped
@@ -39,11 +40,33 @@
 // JSON with base64Signature, cert and rekorBundle), which carries the
 // log's signed promise but no inclusion proof.
 //
-// A bare ".sig" with a ".pem" certificate beside it ("cosign sign-blob
-// --output-signature --output-certificate") is not read: those two files
-// hold no transparency-log evidence, so they can be verified only by
-// looking the signature up in Rekor online, which this package does not
-// do. Ask the project to publish the bundle too (one more flag to cosign).
+// # Signatures without a bundle: the one online lookup
+//
+// A ".sig" with a ".pem" certificate beside it ("cosign sign-blob
+// --output-signature --output-certificate", goreleaser's default signing)
+// holds no evidence that the signature was logged. VerifyWithCertificate
+// (which source/github calls for such a pair beside a checksums file)
+// gets that evidence the way "cosign verify-blob" does: it asks the Rekor
+// log (Options.RekorURL, by default DefaultRekorURL, the public-good
+// instance's) for the entries of the file's SHA-256 made with the
+// downloaded certificate (POST /api/v1/index/retrieve; if none, for all
+// the file's entries), fetches them (GET /api/v1/log/entries/{uuid}),
+// keeps the one whose signature, certificate and digest are the
+// downloaded ones, makes a bundle of it, and verifies that bundle exactly
+// as any other: pinned identity, certificate chain, and the log's signed
+// entry timestamp and inclusion proof against the log's key in the
+// trusted root. The log is not trusted for anything its key does not sign.
+//
+// That is the only time this package makes a network request, and it
+// sends the log only what is public: the file's digest and the
+// certificate. It is bounded: 30 seconds and 64 KiB an answer, at most 16
+// entries looked at. A signature the log has no entry for is refused
+// (ErrNotInLog, ErrLogMismatch); a log that cannot be asked is no verdict
+// (ErrLogUnreachable, which wraps source.ErrUnavailable: trying again
+// later may work). Options.Offline turns the lookup off, and such a
+// pair is then refused with ErrBundle, as needing a bundle; bundles are
+// always verified offline, so a project that publishes one (one more flag
+// to cosign) spares its users the lookup.
 //
 // # The trusted root, and keeping it fresh
 //

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
 
@@ -30,6 +32,21 @@ var (
 	// issuer than the pinned ones, a certificate or log entry the trusted
 	// root does not vouch for, or a signature over other bytes.
 	ErrUntrusted = fmt.Errorf("%w: sigstore: not verified", verify.ErrBadSignature)
+	// ErrNotInLog means the transparency log has no entry for the file
+	// that a signature without a bundle is over: a signature made out of
+	// public view, or logged in another log than Options.RekorURL. It
+	// wraps ErrUntrusted.
+	ErrNotInLog = fmt.Errorf("%w: not in the transparency log", ErrUntrusted)
+	// ErrLogMismatch means the log has entries for the file, but none for
+	// the signature and certificate that were downloaded: someone else's
+	// signatures of the same bytes. It wraps ErrNotInLog.
+	ErrLogMismatch = fmt.Errorf("%w: no entry for this signature and certificate", ErrNotInLog)
+	// ErrLogUnreachable means the transparency log could not be asked, or
+	// did not answer as a Rekor log does: the network, a deadline, an
+	// HTTP error, an answer too large or malformed. It is no verdict on
+	// the signature; it wraps source.ErrUnavailable, as trying again
+	// later may work, and not verify.ErrBadSignature.
+	ErrLogUnreachable = fmt.Errorf("%w: sigstore: transparency log unreachable", source.ErrUnavailable)
 )
 
 // MaxBundleSize is the largest bundle Verify reads, as large as a
@@ -46,14 +63,31 @@ type Options struct {
 	// verify against; nil means PublicGoodTrustedRoot. See the package
 	// documentation for keeping it fresh.
 	TrustedRoot []byte
+
+	// RekorURL is the Rekor transparency log in which VerifyWithCertificate
+	// looks up a signature published without a bundle (a .sig with its
+	// .pem); "" means DefaultRekorURL, the public-good instance's. It is
+	// https, or http to a loopback address. A private Sigstore's log goes
+	// here, with its TrustedRoot.
+	RekorURL string
+	// HTTPClient makes the requests to the log; nil means a client with
+	// the library's defaults (connection timeouts, no redirect from https
+	// to http). Each request is bounded to 30 seconds besides.
+	HTTPClient *http.Client
+	// Offline turns the lookup off: nothing is ever contacted, and a
+	// signature without a bundle is refused with ErrBundle, as needing one.
+	Offline bool
 }
 
 // Verifier verifies Sigstore bundles of files signed keylessly by one of
-// the pinned identities. It implements verify.Verifier, so it can be the
-// updater's Verifier, and tells source/github which files it reads.
+// the pinned identities, and signatures published with their certificate
+// and no bundle (VerifyWithCertificate). It implements verify.Verifier, so
+// it can be the updater's Verifier, and tells source/github which files
+// it reads.
 type Verifier struct {
-	sv  *sgverify.Verifier
-	ids []sgverify.CertificateIdentity
+	sv    *sgverify.Verifier
+	ids   []sgverify.CertificateIdentity
+	rekor *rekorClient // nil when Offline
 }
 
 var _ verify.Verifier = (*Verifier)(nil)
@@ -70,6 +104,12 @@ func New(o Options) (*Verifier, error) {
 			return nil, fmt.Errorf("%w: identity %d: %v", ErrOptions, i+1, err)
 		}
 		v.ids = append(v.ids, ci)
+	}
+	if !o.Offline {
+		var err error
+		if v.rekor, err = newRekorClient(o.RekorURL, o.HTTPClient); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrOptions, err)
+		}
 	}
 	rootJSON := o.TrustedRoot
 	if rootJSON == nil {

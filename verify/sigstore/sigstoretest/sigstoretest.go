@@ -6,6 +6,11 @@
 // ones are written, so that verify/sigstore and verify/attest check them as
 // they would check a real release's.
 //
+// For signatures published without a bundle (SignDetached: a .sig and a
+// .pem), the instance keeps a transparency log and serves it on
+// 127.0.0.1 as Rekor's REST API does (ServeRekor), for
+// sigstore.Options.RekorURL.
+//
 // Its keys and certificates are valid for about an hour from New, so
 // bundles are made by the test that checks them, never checked in.
 package sigstoretest
@@ -16,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +40,9 @@ import (
 type Sigstore struct {
 	t  testing.TB
 	vs *ca.VirtualSigstore
+
+	mu  sync.Mutex
+	log []logged // what SignDetached logged, served by ServeRekor
 }
 
 // New makes an instance for t.
