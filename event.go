@@ -3,6 +3,7 @@ package update
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/molt-go/update/step"
@@ -32,8 +33,14 @@ type Event struct {
 	Start, End time.Time
 	App        string
 	Machine    string
-	From, To   string // versions; To is empty until a release is chosen
-	Bytes      int64  // bytes moved by the step (download, extract)
+	// Labels are Options.Labels, and InstallID is this installation's
+	// random ID (Updater.InstallID; empty until the first look has made
+	// it): what pins name, so that a report says whether a pin holds
+	// this machine.
+	Labels    []string
+	InstallID string
+	From, To  string // versions; To is empty until a release is chosen
+	Bytes     int64  // bytes moved by the step (download, extract)
 	// Patch is set on a download that fetched a binary patch instead of
 	// the whole release, and Saved is how many bytes that saved.
 	Patch bool
@@ -71,7 +78,8 @@ type stepRun struct {
 }
 
 func (u *Updater) begin(s Step, to string) *stepRun {
-	return &stepRun{u: u, ev: Event{Step: s, Start: u.now(), App: u.o.App, Machine: u.machine, From: u.o.Version, To: to}}
+	return &stepRun{u: u, ev: Event{Step: s, Start: u.now(), App: u.o.App, Machine: u.machine,
+		Labels: slices.Clone(u.o.Labels), From: u.o.Version, To: to}}
 }
 
 // end finishes the step with err (nil for success) and returns err wrapped
@@ -79,6 +87,8 @@ func (u *Updater) begin(s Step, to string) *stepRun {
 func (s *stepRun) end(err error) error {
 	s.ev.End = s.u.now()
 	s.ev.Bytes = s.bytes
+	// At the end, not the beginning: the first find makes the install ID.
+	s.ev.InstallID = s.u.InstallID()
 	s.ev.Err = err
 	s.u.emit(s.ev)
 	if err == nil {

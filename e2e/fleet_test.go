@@ -233,6 +233,82 @@ func (f *fleet) status(args ...string) rolloutStatus {
 	return st
 }
 
+// fleetView is what the server's fleet view says of hello
+// (GET /api/fleet/hello).
+type fleetView struct {
+	Total    int `json:"total"`
+	Versions []struct {
+		Version  string `json:"version"`
+		Machines int    `json:"machines"`
+	} `json:"versions"`
+	Rollouts []struct {
+		Version  string  `json:"version"`
+		Percent  float64 `json:"percent"`
+		Paused   bool    `json:"paused"`
+		Reason   string  `json:"reason"`
+		On       int     `json:"on"`
+		Machines *int    `json:"machines"`
+		Failures *int    `json:"failures"`
+	} `json:"rollouts"`
+	Halts []struct {
+		Version string `json:"version"`
+		Reason  string `json:"reason"`
+	} `json:"halts"`
+	Machines []struct {
+		Machine   string   `json:"machine"`
+		Version   string   `json:"version"`
+		InstallID string   `json:"install_id"`
+		Labels    []string `json:"labels"`
+		Last      struct {
+			Step  string `json:"step"`
+			Error string `json:"error"`
+		} `json:"last"`
+	} `json:"machines"`
+}
+
+func (f *fleet) view() fleetView {
+	f.t.Helper()
+	resp, err := http.Get(f.ps.base + "api/fleet/hello")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v fleetView
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("GET /api/fleet/hello: %s %v", resp.Status, err)
+	}
+	return v
+}
+
+// checkView checks that the fleet view has every machine on the version
+// the test saw it greet with (versions, by machine), and counts them so.
+func (f *fleet) checkView(versions []string) fleetView {
+	f.t.Helper()
+	v := f.view()
+	want, got := map[string]string{}, map[string]string{}
+	perVersion := map[string]int{}
+	for i, m := range f.ms {
+		want[m.name] = versions[i]
+		perVersion[versions[i]]++
+	}
+	for _, m := range v.Machines {
+		got[m.Machine] = m.Version
+	}
+	counts := map[string]int{}
+	for _, c := range v.Versions {
+		counts[c.Version] = c.Machines
+	}
+	if v.Total != len(f.ms) || len(got) != len(want) || fmt.Sprint(counts) != fmt.Sprint(perVersion) {
+		f.t.Errorf("the fleet view counts %d machines, %v per version; want %d, %v", v.Total, counts, len(f.ms), perVersion)
+	}
+	for name, ver := range want {
+		if got[name] != ver {
+			f.t.Errorf("the fleet view has %s on %q; it greeted as %s", name, got[name], ver)
+		}
+	}
+	return v
+}
+
 // check runs every machine's hello once, fleetParallel at a time, and
 // returns the version each says it is after its update, by machine.
 func (f *fleet) check() []string {
@@ -353,7 +429,11 @@ func on(versions []string, version string) []int {
 func TestFleetRollout(t *testing.T) {
 	t.Parallel()
 	const n = 200
-	f := newFleet(t, n)
+	// The machines report to the deployment log, and the fleet view is
+	// checked against what they say; no automatic halt: the rollbacks of
+	// the abort would otherwise count as failures.
+	f := newFleet(t, n, "-db", filepath.Join(t.TempDir(), "deployments.db"), "-halt-min", "0")
+	f.report = true
 	f.seedInstallIDs()
 	start := time.Now()
 	// The rollout first, then the file: the release is never offered to
@@ -391,6 +471,10 @@ func TestFleetRollout(t *testing.T) {
 	}
 	if d := f.downloads("1.1.0"); d != len(first) {
 		t.Errorf("%d downloads for %d updates", d, len(first))
+	}
+	// The server's fleet view has each machine where it is.
+	if v := f.checkView(versions); len(v.Rollouts) != 1 || v.Rollouts[0].On != len(first) || v.Rollouts[0].Percent != 10 {
+		t.Errorf("the fleet view's rollouts: %+v, want 1.1.0 at 10%% on %d machines", v.Rollouts, len(first))
 	}
 
 	// A second check: the same machines, no one else, no download again.
@@ -440,9 +524,11 @@ func TestFleetRollout(t *testing.T) {
 		t.Errorf("resumed: %+v, next %+v (was at %s)", r, r.Next, second)
 	}
 	f.rollout("set", "1.1.0", "-percent", "100")
-	if all := on(f.check(), "1.1.0"); len(all) != n {
+	versions = f.check()
+	if all := on(versions, "1.1.0"); len(all) != n {
 		t.Fatalf("at 100%%: %d of %d machines on 1.1.0", len(all), n)
 	}
+	f.checkView(versions)
 	if d := f.downloads("1.1.0"); d != n {
 		t.Errorf("%d downloads of 1.1.0 for %d machines", d, n)
 	}
@@ -451,8 +537,12 @@ func TestFleetRollout(t *testing.T) {
 	if out := f.rollout("abort", "1.1.0"); !strings.Contains(out, "withdrawn") {
 		t.Errorf("rollout abort printed %q", out)
 	}
-	if back := on(f.check(), "1.0.0"); len(back) != n {
+	versions = f.check()
+	if back := on(versions, "1.0.0"); len(back) != n {
 		t.Fatalf("after abort: %d of %d machines back on 1.0.0", len(back), n)
+	}
+	if v := f.checkView(versions); len(v.Rollouts) != 1 || v.Rollouts[0].On != 0 {
+		t.Errorf("the fleet view's rollouts after abort: %+v", v.Rollouts)
 	}
 	// Each 1.0.0 put back checked again at once, and did not take 1.1.0.
 	if d := f.downloads("1.1.0"); d != n {
@@ -479,10 +569,13 @@ func TestFleetHalt(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "deployments.db")
 	f := newFleet(t, n, "-db", db, "-halt-min", "3", "-halt-percent", "5")
 	f.report = true
+	f.ms[0].labels = "canary,eu-west"
+	f.ms[1].labels = "eu-west"
 	f.rollout("set", "1.2.0", "-percent", "100")
 	f.publish("1.2.0", "9.9.9")
 
-	if stuck := on(f.check(), "1.0.0"); len(stuck) != n {
+	versions := f.check()
+	if stuck := on(versions, "1.0.0"); len(stuck) != n {
 		t.Fatalf("%d of %d machines still on 1.0.0 after a release that fails its probe", len(stuck), n)
 	}
 	d := f.downloads("1.2.0")
@@ -520,6 +613,40 @@ func TestFleetHalt(t *testing.T) {
 	}
 	if a := api[0].Rollouts[0]; !a.Paused || a.Reason != r.Reason || a.Failures == nil || *a.Failures != d {
 		t.Errorf("/api/rollouts: %+v, want what status says: %+v", a, r)
+	}
+
+	// The fleet view: every machine on 1.0.0, the halt and why, the
+	// machines whose probe failed, and each machine's labels and install
+	// ID as it reported them.
+	v := f.checkView(versions)
+	if len(v.Halts) != 1 || v.Halts[0].Version != "1.2.0" || v.Halts[0].Reason != r.Reason {
+		t.Errorf("the fleet view's halts: %+v, want 1.2.0: %s", v.Halts, r.Reason)
+	}
+	if len(v.Rollouts) != 1 || v.Rollouts[0].On != 0 || v.Rollouts[0].Failures == nil || *v.Rollouts[0].Failures != d {
+		t.Errorf("the fleet view's rollouts: %+v", v.Rollouts)
+	}
+	failed := 0
+	for _, m := range v.Machines {
+		if m.Last.Error != "" {
+			failed++
+			if m.Last.Step != "probe" {
+				t.Errorf("%s last reported a failed %s, want its probe: %s", m.Machine, m.Last.Step, m.Last.Error)
+			}
+		}
+		i := slices.IndexFunc(f.ms, func(im *installation) bool { return im.name == m.Machine })
+		if i < 0 {
+			continue
+		}
+		wantLabels := []string(nil)
+		if f.ms[i].labels != "" {
+			wantLabels = strings.Split(f.ms[i].labels, ",")
+		}
+		if !slices.Equal(m.Labels, wantLabels) || m.InstallID != f.ms[i].installID(t) {
+			t.Errorf("%s in the fleet view: labels %v, install ID %q; want %v, %q", m.Machine, m.Labels, m.InstallID, wantLabels, f.ms[i].installID(t))
+		}
+	}
+	if failed != d {
+		t.Errorf("%d machines last reported a failure, want the %d that took the release", failed, d)
 	}
 
 	// The rest of the fleet never takes it.

@@ -37,6 +37,10 @@ type Event struct {
 	To      string    `json:"to,omitempty"`    // the version chosen; empty until one is
 	Bytes   int64     `json:"bytes,omitempty"` // bytes the step moved
 	Error   string    `json:"error,omitempty"` // why the step failed; empty if it succeeded
+	// Labels and InstallID say which pins name the machine (see
+	// update.Event); the collector keeps a few short labels.
+	Labels    []string `json:"labels,omitempty"`
+	InstallID string   `json:"install_id,omitempty"`
 }
 
 // Reporter limits. A reporter lives inside the program being updated, so

@@ -1,21 +1,22 @@
-// Package deploy keeps another program up to date from a git branch and
-// keeps a log of every deployment.
+// Package deploylog keeps the log of deployments: every step of every
+// deployment (detect, fetch, build, stop, start, health, rollback, done or
+// failed, and the steps of self-updating programs) with its start and end
+// time, the versions it upgrades from and to, the machine, its labels and
+// the project.
 //
-// An Agent watches a branch (source/git), checks each new commit out into a
-// fresh workspace, builds it there while the current version serves, and
-// switches the running program over (restart.Supervise), with rollback when
-// the new version never becomes healthy. Every step of every deployment
-// (detect, fetch, build, stop, start, health, rollback, done or failed) is
-// recorded in a Store with its start and end time, the versions it upgrades
-// from and to, the machine and the project: by default a SQLite database
-// (OpenSQLite, pure Go, no cgo). Handler shows the log as web pages at
-// /deployments and as JSON at /api/deployments.
+// The agent (package agent) records what it deploys from a git branch; the
+// package server's collector (server/collect) records the update events
+// that programs report with package report, grouping the steps of one
+// update into one Deployment; server/pages shows the log.
 //
-// The same log holds the updates of self-updating programs: a
-// report.Reporter (package deploy/report, light enough to link into any
-// program) sends each step a program's updater takes, an Event, to a
-// Collector on the package server, which groups the steps of one update
-// into one Deployment.
+// A Store keeps the log. Open takes what a command's -db flag says: a
+// SQLite file (OpenSQLite, pure Go, no cgo, the default) or a PostgreSQL
+// URL, postgres://... (OpenPostgres, through pgx), for a log that several
+// servers share or that outgrows a file. Both keep the same fields, times
+// to the nanosecond, and IDs that only grow; MemoryStore keeps the log for
+// as long as the process lives. Package logtest gives one store of each
+// kind, so that a test runs against all of them; package pgtest starts a
+// real PostgreSQL server for a test.
 package deploylog
 
 import (
@@ -123,9 +124,9 @@ func (s *StepLog) Duration() time.Duration {
 	return s.End.Sub(s.Start)
 }
 
-// Store keeps deployments and their steps. OpenSQLite gives the default
-// one; MemoryStore keeps them for as long as the process lives. A Store is
-// used from several goroutines.
+// Store keeps deployments and their steps. Open gives one kept in a
+// database (SQLite or PostgreSQL); MemoryStore keeps them for as long as
+// the process lives. A Store is used from several goroutines.
 type Store interface {
 	// Create records a new deployment (its Steps are ignored) and sets its ID.
 	Create(ctx context.Context, d *Deployment) error

@@ -23,7 +23,7 @@ func (m *MemoryStore) Create(_ context.Context, d *Deployment) error {
 	defer m.mu.Unlock()
 	d.ID = int64(len(m.deps) + 1)
 	c := *d
-	c.Steps = nil
+	c.Steps, c.Labels = nil, cloneLabels(d.Labels)
 	m.deps = append(m.deps, c)
 	return nil
 }
@@ -36,7 +36,7 @@ func (m *MemoryStore) Update(_ context.Context, d *Deployment) error {
 		return fmt.Errorf("%w: %d", ErrNotFound, d.ID)
 	}
 	c := *d
-	c.Steps = nil
+	c.Steps, c.Labels = nil, cloneLabels(d.Labels)
 	m.deps[d.ID-1] = c
 	return nil
 }
@@ -87,6 +87,7 @@ func (m *MemoryStore) Get(_ context.Context, id int64) (*Deployment, error) {
 }
 
 func (m *MemoryStore) withSteps(d Deployment) Deployment {
+	d.Labels = cloneLabels(d.Labels)
 	for _, s := range m.steps {
 		if s.DeploymentID == d.ID {
 			d.Steps = append(d.Steps, s)
@@ -94,4 +95,13 @@ func (m *MemoryStore) withSteps(d Deployment) Deployment {
 	}
 	d.Steps = slices.Clip(d.Steps)
 	return d
+}
+
+// cloneLabels copies ls, so that the caller's slice and the store's are
+// never one (nil for none, as the databases give).
+func cloneLabels(ls []string) []string {
+	if len(ls) == 0 {
+		return nil
+	}
+	return slices.Clone(ls)
 }

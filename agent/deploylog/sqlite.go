@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,12 +25,14 @@ const (
 )
 
 // schema is created when missing; statements are idempotent. Times are
-// kept as Unix nanoseconds, so they sort and round-trip exactly.
+// kept as Unix nanoseconds, so they sort and round-trip exactly; labels as
+// a JSON array of strings, or ” for none.
 const schema = `
 CREATE TABLE IF NOT EXISTS deployments (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,
 	project TEXT NOT NULL,
 	machine TEXT NOT NULL,
+	labels  TEXT NOT NULL DEFAULT '',
 	from_v  TEXT NOT NULL,
 	to_v    TEXT NOT NULL,
 	commit_hash TEXT NOT NULL,
@@ -93,18 +96,53 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return &SQLite{db: db}, nil
 }
 
-// migrate brings a database made by an earlier version up to the schema:
-// steps.bytes came with reported update events.
+// added are the columns that came after the first schema, which migrate
+// adds to a database made before them.
+var added = []struct{ table, column, decl string }{
+	{"steps", "bytes", "INTEGER NOT NULL DEFAULT 0"},      // with reported update events
+	{"deployments", "labels", "TEXT NOT NULL DEFAULT ''"}, // with the fleet view
+}
+
+// migrate brings a database made by an earlier version up to the schema.
 func migrate(ctx context.Context, db *sql.DB) error {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('steps') WHERE name = 'bytes'`).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		_, err := db.ExecContext(ctx, `ALTER TABLE steps ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0`)
-		return err
+	for _, c := range added {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.decl); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// sqliteLabels is how labels are kept in SQLite.
+func sqliteLabels(ls []string) (string, error) {
+	if len(ls) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(ls)
+	if err != nil {
+		return "", fmt.Errorf("deploy: labels: %w", err)
+	}
+	return string(b), nil
+}
+
+func fromSQLiteLabels(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ls []string
+	if err := json.Unmarshal([]byte(s), &ls); err != nil {
+		return nil, fmt.Errorf("deploy: labels %q: %w", s, err)
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	return ls, nil
 }
 
 // checkHeader fails with ErrNotDatabase if path exists, is not empty (SQLite
@@ -163,10 +201,14 @@ func fromUnixNano(n int64) time.Time {
 
 // Create records d and sets its ID.
 func (s *SQLite) Create(ctx context.Context, d *Deployment) error {
+	labels, err := sqliteLabels(d.Labels)
+	if err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO deployments
-		(project, machine, from_v, to_v, commit_hash, subject, status, error, start_ns, end_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.Project, d.Machine, d.From, d.To, d.Commit, d.Subject, string(d.Status), d.Error, unixNano(d.Start), unixNano(d.End))
+		(project, machine, labels, from_v, to_v, commit_hash, subject, status, error, start_ns, end_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Project, d.Machine, labels, d.From, d.To, d.Commit, d.Subject, string(d.Status), d.Error, unixNano(d.Start), unixNano(d.End))
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
@@ -179,10 +221,14 @@ func (s *SQLite) Create(ctx context.Context, d *Deployment) error {
 
 // Update saves d's fields other than Steps.
 func (s *SQLite) Update(ctx context.Context, d *Deployment) error {
+	labels, err := sqliteLabels(d.Labels)
+	if err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE deployments SET
-		project = ?, machine = ?, from_v = ?, to_v = ?, commit_hash = ?, subject = ?, status = ?, error = ?, start_ns = ?, end_ns = ?
+		project = ?, machine = ?, labels = ?, from_v = ?, to_v = ?, commit_hash = ?, subject = ?, status = ?, error = ?, start_ns = ?, end_ns = ?
 		WHERE id = ?`,
-		d.Project, d.Machine, d.From, d.To, d.Commit, d.Subject, string(d.Status), d.Error, unixNano(d.Start), unixNano(d.End), d.ID)
+		d.Project, d.Machine, labels, d.From, d.To, d.Commit, d.Subject, string(d.Status), d.Error, unixNano(d.Start), unixNano(d.End), d.ID)
 	return affected(res, err, d.ID)
 }
 
@@ -229,7 +275,7 @@ func affected(res sql.Result, err error, id int64) error {
 	return nil
 }
 
-const deploymentColumns = `id, project, machine, from_v, to_v, commit_hash, subject, status, error, start_ns, end_ns`
+const deploymentColumns = `id, project, machine, labels, from_v, to_v, commit_hash, subject, status, error, start_ns, end_ns`
 
 // List returns the newest deployments first, with their steps.
 func (s *SQLite) List(ctx context.Context, limit int) ([]Deployment, error) {
@@ -304,14 +350,17 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanDeployment(row scanner) (*Deployment, error) {
 	var d Deployment
-	var status string
+	var status, labels string
 	var start, end int64
-	err := row.Scan(&d.ID, &d.Project, &d.Machine, &d.From, &d.To, &d.Commit, &d.Subject, &status, &d.Error, &start, &end)
+	err := row.Scan(&d.ID, &d.Project, &d.Machine, &labels, &d.From, &d.To, &d.Commit, &d.Subject, &status, &d.Error, &start, &end)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	if d.Labels, err = fromSQLiteLabels(labels); err != nil {
+		return nil, err
 	}
 	d.Status, d.Start, d.End = Status(status), fromUnixNano(start), fromUnixNano(end)
 	return &d, nil

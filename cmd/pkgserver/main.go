@@ -7,12 +7,14 @@
 //	pkgserver serve -dir DIR -addr 127.0.0.1:8080 -key DIR/update.key
 //	    serves every app in DIR at http://127.0.0.1:8080/<app>/ (feed.json and
 //	    the files), plus gupper's /list and /download/<name>
-//	pkgserver serve ... -db deployments.db
+//	pkgserver serve ... -db deployments.db (or -db postgres://user@host/db)
 //	    also takes the update events programs report (POST /events) and shows
 //	    them as a history of deployments at /deployments (JSON at
-//	    /api/deployments); apps named events, deployments or api are then
+//	    /api/deployments); apps named events, deployments, fleet or api are then
 //	    shadowed. The events endpoint has no authentication: serve it only
-//	    where your own machines reach it
+//	    where your own machines reach it. The fleet view, /fleet (JSON at
+//	    /api/fleet), shows per app the machines on each version, the
+//	    rollouts, halts and pins, and each machine's last report (fleet.go)
 //	pkgserver publish -dir DIR -key KEY -to s3://bucket/prefix [-endpoint URL]
 //	pkgserver publish -dir DIR -key KEY -to file:///path
 //	pkgserver root ... and pkgserver key ...
@@ -22,7 +24,7 @@
 //	    skipping files already there with the same sha256; the feed's counter
 //	    never goes down
 //	pkgserver rollout set|pause|resume|abort -dir DIR -key KEY -app APP -version V ...
-//	pkgserver rollout status -dir DIR -app APP [-db FILE]
+//	pkgserver rollout status -dir DIR -app APP [-db FILE|postgres://...]
 //	pkgserver pin|unpin -dir DIR -key KEY -app APP -version V (-install-id ID | -label L)
 //	    stage a release over a fleet, withdraw it, hold machines at a version
 //	    (rollout.go, pin.go); with -db, serve halts a rollout whose release
@@ -101,7 +103,7 @@ func usage() {
   pkgserver key publish -dir RELEASES -to s3://bucket/prefix|file:///path
   pkgserver rollout set -dir DIR -key KEY -app APP -version V (-percent P | -phases '1%@0h,10%@24h,100%@72h')
   pkgserver rollout pause|resume|abort -dir DIR -key KEY -app APP -version V
-  pkgserver rollout status -dir DIR -app APP [-db FILE]
+  pkgserver rollout status -dir DIR -app APP [-db FILE|postgres://...]
   pkgserver pin|unpin -dir DIR -key KEY -app APP -version V (-install-id ID | -label L)`)
 	os.Exit(2)
 }
@@ -142,7 +144,7 @@ func serve(args []string) error {
 	dir := fs.String("dir", ".", "folder of release files")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	keyFile := fs.String("key", "update.key", "private key (PEM) to sign feeds with")
-	dbFile := fs.String("db", "", "SQLite file for reported update events; if empty, none are taken")
+	dbFile := fs.String("db", "", "deployment log for reported update events: a SQLite file, or a PostgreSQL database as postgres://user@host/db; if empty, none are taken")
 	halt := addHaltFlags(fs)
 	patches := addPatchFlags(fs)
 	fs.Parse(args)
@@ -157,28 +159,34 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Patches are made in the background; a shutdown throws away the one
+	// being made rather than leave half of it in the cache.
+	defer srv.Close()
 	// Also DIR/keys.json, for programs that pin roots (keys.go).
 	handler, err := srv.WithKeyList()
 	if err != nil {
 		return err
 	}
 	if *dbFile != "" {
-		store, err := deploylog.OpenSQLite(context.Background(), *dbFile)
+		store, err := deploylog.Open(context.Background(), *dbFile)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		watched, tally, err := watchRollouts(context.Background(), srv, store, halt, log)
+		watched, tally, fleet, err := watchRollouts(context.Background(), srv, store, halt, log)
 		if err != nil {
 			return err
 		}
-		handler = withRollouts(withDeployments(handler, watched, log), *dir, tally, log)
+		handler = withRollouts(withDeployments(handler, watched, fleet, log), *dir, tally, log)
+		handler = withFleet(handler, *dir, fleet, tally)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// Held long-polls (push) end at once, or Shutdown would wait for them.
+	hs.RegisterOnShutdown(srv.EndWaits)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -188,7 +196,7 @@ func serve(args []string) error {
 		hs.Shutdown(shutdown)
 	}()
 	// The real address, so that -addr 127.0.0.1:0 can be used and found.
-	log.Info("pkgserver: serving", "dir", *dir, "url", "http://"+ln.Addr().String()+"/", "key", signer.KeyID(), "db", *dbFile)
+	log.Info("pkgserver: serving", "dir", *dir, "url", "http://"+ln.Addr().String()+"/", "key", signer.KeyID(), "db", deploylog.RedactURL(*dbFile))
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -197,9 +205,9 @@ func serve(args []string) error {
 
 // withDeployments serves the collector and the deployment log beside the
 // feeds: their exact patterns first, the feed server for every other path.
-func withDeployments(feeds http.Handler, store deploylog.Store, log *slog.Logger) http.Handler {
+func withDeployments(feeds http.Handler, store deploylog.Store, fleet *collect.Fleet, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /events", &collect.Collector{Store: store, Logger: log})
+	mux.Handle("POST /events", &collect.Collector{Store: store, Logger: log, Fleet: fleet})
 	pages := pages.Handler(store)
 	for _, p := range []string{"GET /deployments", "GET /deployments/{id}", "GET /api/deployments", "GET /api/deployments/{id}"} {
 		mux.Handle(p, pages)

@@ -29,7 +29,7 @@ import (
 //	pkgserver rollout pause  -dir DIR -key KEY -app APP -version V
 //	pkgserver rollout resume -dir DIR -key KEY -app APP -version V
 //	pkgserver rollout abort  -dir DIR -key KEY -app APP -version V
-//	pkgserver rollout status -dir DIR -app APP [-version V] [-db FILE]
+//	pkgserver rollout status -dir DIR -app APP [-version V] [-db FILE|postgres://...]
 //
 // Each machine is offered the release once its own stable bucket (from its
 // install ID) falls under the fraction in force, so the machines of 10%
@@ -225,7 +225,7 @@ func rolloutStatus(args []string) error {
 	dir := fs.String("dir", ".", "folder of release files, which holds "+server.RolloutsFile)
 	app := fs.String("app", "", "the app")
 	version := fs.String("version", "", "only this release")
-	db := fs.String("db", "", "the deployment log (pkgserver serve -db) for the machines and failures of each release")
+	db := fs.String("db", "", "the deployment log (pkgserver serve -db: a SQLite file or postgres://...) for the machines and failures of each release")
 	fs.Parse(args)
 	if *app == "" || fs.NArg() > 0 {
 		return errors.New("rollout status: -app is required (and no other arguments)")
@@ -259,13 +259,18 @@ func rolloutStatus(args []string) error {
 	return enc.Encode(st)
 }
 
-// readTally counts the deployment log in the file db, which must exist.
+// readTally counts the deployment log db, a SQLite file, which must
+// exist (status never makes an empty log), or a PostgreSQL URL.
 func readTally(db string) (*collect.Tally, error) {
-	if _, err := os.Stat(db); err != nil {
-		return nil, err
+	if f := deploylog.SQLiteFile(db); f != "" {
+		if _, err := os.Stat(f); err != nil {
+			return nil, err
+		}
 	}
-	ctx := context.Background()
-	store, err := deploylog.OpenSQLite(ctx, db)
+	// A long log from a far server takes a while; a stuck one fails.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	store, err := deploylog.Open(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +312,12 @@ func addHaltFlags(fs *flag.FlagSet) haltFlags {
 }
 
 // watchRollouts returns store counting each reported step and halting the
-// rollouts whose failures pass the rule, and the tally it counts in,
-// seeded with the log's history.
-func watchRollouts(ctx context.Context, srv *server.Server, store deploylog.Store, h haltFlags, log *slog.Logger) (deploylog.Store, *collect.Tally, error) {
+// rollouts whose failures pass the rule, the tally it counts in, and the
+// fleet for the collector, both seeded with the log's history.
+func watchRollouts(ctx context.Context, srv *server.Server, store deploylog.Store, h haltFlags, log *slog.Logger) (deploylog.Store, *collect.Tally, *collect.Fleet, error) {
 	ds, err := store.List(ctx, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tally := collect.TallyOf(ds)
 	w := &collect.Watch{
@@ -322,7 +327,7 @@ func watchRollouts(ctx context.Context, srv *server.Server, store deploylog.Stor
 		Halt:   srv.Halt,
 		Logger: log,
 	}
-	return w, tally, nil
+	return w, tally, collect.FleetOf(ds), nil
 }
 
 // withRollouts serves GET /api/rollouts (?app=APP for one app): the

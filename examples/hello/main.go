@@ -57,7 +57,14 @@ func main() {
 	patches := flag.Bool("delta", false, "fetch a release as a binary patch from this one when the feed offers one")
 	flag.StringVar(&machine, "machine", "", "name of this machine in reports (default: the host name)")
 	flag.Func("labels", "comma list of groups this machine is in (canary, eu-west), which pins can name", func(s string) error {
-		labels = strings.Split(s, ",")
+		// Spaces around a label and empty ones are dropped: a pin names
+		// a label exactly, and the package server refuses such labels.
+		labels = nil
+		for _, l := range strings.Split(s, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				labels = append(labels, l)
+			}
+		}
 		return nil
 	})
 	flag.Parse()
@@ -192,7 +199,8 @@ func reporter(url string) (send func(update.Event), flush func()) {
 
 // wireEvent is ev as it goes to the package server.
 func wireEvent(ev update.Event) report.Event {
-	out := report.Event{App: ev.App, Machine: ev.Machine, Step: ev.Step, Start: ev.Start, End: ev.End, From: ev.From, To: ev.To, Bytes: ev.Bytes}
+	out := report.Event{App: ev.App, Machine: ev.Machine, Step: ev.Step, Start: ev.Start, End: ev.End, From: ev.From, To: ev.To, Bytes: ev.Bytes,
+		Labels: ev.Labels, InstallID: ev.InstallID}
 	if ev.Err != nil {
 		out.Error = ev.Err.Error()
 	}

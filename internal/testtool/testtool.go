@@ -33,12 +33,31 @@ func Find(t testing.TB, how string, names ...string) string {
 
 // Lookup returns the path of the first of names found, or "".
 func Lookup(names ...string) string {
+	return LookupIn(nil, names...)
+}
+
+// FindIn is Find that also looks in dirs, after PATH and the Go bins, in
+// order: for tools that a package installs off PATH, such as Debian's
+// PostgreSQL in /usr/lib/postgresql/<major>/bin.
+func FindIn(t testing.TB, how string, dirs []string, names ...string) string {
+	t.Helper()
+	Integration(t)
+	if p := LookupIn(dirs, names...); p != "" {
+		return p
+	}
+	Missing(t, names[0]+" is not installed", how)
+	return ""
+}
+
+// LookupIn returns the path of the first of names found on PATH, in the Go
+// bins or in dirs, or "".
+func LookupIn(dirs []string, names ...string) string {
 	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
 			return p
 		}
 	}
-	for _, dir := range goBins() {
+	for _, dir := range append(goBins(), dirs...) {
 		for _, n := range names {
 			p := filepath.Join(dir, n)
 			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {

@@ -46,6 +46,10 @@ const (
 	// maxStepTime refuses steps longer than a day: no download, probe or
 	// restart takes that long.
 	maxStepTime = 24 * time.Hour
+	// maxLabels and maxLabel bound a machine's labels: a few groups
+	// ("canary", "eu-west"), each a short word that pins name.
+	maxLabels = 8
+	maxLabel  = 64
 	// maxRuns caps both the open updates and the recently ended ones that
 	// the collector remembers in memory; past it the oldest is forgotten
 	// (an open one is closed as abandoned), so junk cannot grow memory.
@@ -60,7 +64,8 @@ const (
 // The events of one update run become one Deployment: its project is the
 // app, and a run is known by app, machine and the version it updates from.
 // A find that chose a release opens a deployment (a find that found nothing
-// newer is not a deployment and is not stored). The steps that follow are
+// newer is not a deployment and is not stored; the Fleet, if set, still
+// counts it), with the machine's labels as that event gives them. The steps that follow are
 // added to it. The first failed step closes it as failed with that step's
 // error; a restart closes it as done, because a successful exec never comes
 // back to say more. What the new process says later still belongs to it: a
@@ -88,6 +93,9 @@ type Collector struct {
 	// Logger receives a line per event refused and per store failure. If
 	// nil, slog.Default().
 	Logger *slog.Logger
+	// Fleet, if not nil, counts every valid event, those that open no
+	// deployment too: how each machine stands (see Fleet).
+	Fleet *Fleet
 
 	now func() time.Time // test seam; nil means time.Now
 
@@ -171,6 +179,9 @@ func (c *Collector) Collect(ctx context.Context, ev Event) error {
 	if err := c.validate(&ev); err != nil {
 		return err
 	}
+	if c.Fleet != nil {
+		c.Fleet.Add(ev)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.open == nil {
@@ -219,6 +230,10 @@ func (c *Collector) validate(ev *Event) error {
 			errs = append(errs, fmt.Errorf("%s is not printable UTF-8", f.name))
 		}
 	}
+	if len(ev.InstallID) > maxField || !printable(ev.InstallID) {
+		errs = append(errs, fmt.Errorf("install_id is longer than %d bytes or not printable UTF-8", maxField))
+	}
+	errs = append(errs, checkLabels(ev.Labels))
 	now := c.clock()
 	switch {
 	case ev.Start.IsZero() || ev.End.IsZero():
@@ -238,13 +253,32 @@ func (c *Collector) validate(ev *Event) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", deploylog.ErrInvalidEvent, err)
 	}
-	ev.Error = strings.ToValidUTF8(ev.Error, "\uFFFD")
-	if len(ev.Error) > maxErrorText {
-		cut := maxErrorText
-		for cut > 0 && !utf8.RuneStart(ev.Error[cut]) {
-			cut--
+	ev.Error = cut(strings.ToValidUTF8(ev.Error, "\uFFFD"), maxErrorText)
+	return nil
+}
+
+// cut shortens s to at most n bytes and a mark, on a rune boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// checkLabels refuses more labels than a machine needs, or long ones:
+// the fleet keeps the labels of every machine in memory and shows them in
+// table cells.
+func checkLabels(labels []string) error {
+	if len(labels) > maxLabels {
+		return fmt.Errorf("more than %d labels", maxLabels)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > maxLabel || !printable(l) || strings.TrimSpace(l) != l {
+			return fmt.Errorf("label %.40q is empty, longer than %d bytes, not printable or has spaces around it", l, maxLabel)
 		}
-		ev.Error = ev.Error[:cut] + "…"
 	}
 	return nil
 }
@@ -296,7 +330,7 @@ func (c *Collector) openRun(ctx context.Context, key runKey, ev Event) error {
 			return err
 		}
 	}
-	d := &deploylog.Deployment{Project: ev.App, Machine: ev.Machine, From: ev.From, To: ev.To, Status: deploylog.StatusRunning, Start: ev.Start}
+	d := &deploylog.Deployment{Project: ev.App, Machine: ev.Machine, Labels: ev.Labels, From: ev.From, To: ev.To, Status: deploylog.StatusRunning, Start: ev.Start}
 	if err := c.Store.Create(ctx, d); err != nil {
 		return err
 	}
@@ -382,7 +416,7 @@ func (c *Collector) after(ctx context.Context, ev Event, run runKey) error {
 	if d == nil {
 		// The collector has forgotten it, or never saw it: keep the event
 		// as a deployment of its own rather than lose it.
-		d = &deploylog.Deployment{Project: ev.App, Machine: ev.Machine, From: run.from, To: run.to, Start: ev.Start}
+		d = &deploylog.Deployment{Project: ev.App, Machine: ev.Machine, Labels: ev.Labels, From: run.from, To: run.to, Start: ev.Start}
 		d.Status, d.Error = afterStatus(ev, deploylog.StatusDone, "")
 		d.End = ev.End
 		if err := c.Store.Create(ctx, d); err != nil {

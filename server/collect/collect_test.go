@@ -216,6 +216,11 @@ func TestCollectRefusesBadEvents(t *testing.T) {
 		"too old":          func(e *Event) { e.Start, e.End = now.Add(-maxAge-time.Hour), now.Add(-maxAge-time.Hour) },
 		"from the future":  func(e *Event) { e.Start, e.End = now.Add(maxSkew+time.Hour), now.Add(maxSkew+time.Hour) },
 		"negative bytes":   func(e *Event) { e.Bytes = -1 },
+		"too many labels":  func(e *Event) { e.Labels = strings.Split("a,b,c,d,e,f,g,h,i", ",") },
+		"long label":       func(e *Event) { e.Labels = []string{strings.Repeat("l", maxLabel+1)} },
+		"empty label":      func(e *Event) { e.Labels = []string{"canary", ""} },
+		"spaced label":     func(e *Event) { e.Labels = []string{" canary"} },
+		"long install ID":  func(e *Event) { e.InstallID = strings.Repeat("0", maxField+1) },
 	}
 	s := &deploylog.MemoryStore{}
 	c := &Collector{Store: s, Logger: quiet()}

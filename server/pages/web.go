@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,6 +25,13 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		return t.Local().Format("2006-01-02 15:04:05")
 	},
 	"took": func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"pct":  func(p float64) string { return strconv.FormatFloat(math.Round(p*10)/10, 'f', -1, 64) + "%" },
+	"val": func(n *int) int {
+		if n == nil {
+			return 0
+		}
+		return *n
+	},
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:12]
