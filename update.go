@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,35 +191,6 @@ func (u *Updater) Forget(version string) (bool, error) {
 		return had, nil
 	})
 	return had, err
-}
-
-// Watch runs Check at once and then every interval, give or take a tenth
-// at random so that a fleet does not knock at once, until ctx is done; it
-// then returns ctx.Err(). Each round is bounded by Options.RoundTimeout, so
-// a stalled server never holds Watch. An error in one round is logged and
-// reported as an event, and the next round goes on. A development build or
-// an unusable state directory makes Watch wait for ctx without checking.
-func (u *Updater) Watch(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		return fmt.Errorf("update: watch interval %v must be positive", interval)
-	}
-	if u.off != nil {
-		u.sayOff()
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	for {
-		rctx, cancel := context.WithTimeout(ctx, u.o.RoundTimeout)
-		_, err := u.Check(rctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			u.log.Warn("update: check failed; trying again next round", "err", err)
-		}
-		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(interval))
-		if err := sleepCtx(ctx, interval+jitter); err != nil {
-			return err
-		}
-	}
 }
 
 // Confirm tells the updater that the running version works. Until then it

@@ -36,6 +36,9 @@ var (
 	// ErrAccess means the source refused the credentials (HTTP 401/403, S3
 	// AccessDenied, a token without access).
 	ErrAccess = errors.New("source: access denied")
+	// ErrNoPush means the source cannot say when it changes here (a static
+	// host, a server without the push endpoint): the caller polls instead.
+	ErrNoPush = errors.New("source: push not offered")
 )
 
 // Source lists releases and opens their assets.
@@ -49,6 +52,19 @@ type Source interface {
 	// download can resume where it stopped. A source that cannot seek
 	// returns an error for offset > 0.
 	Open(ctx context.Context, a Asset, offset int64) (io.ReadCloser, error)
+}
+
+// Notifier is a Source that can say when it may have changed (push), so
+// that Updater.Watch checks at once instead of at its next interval. It is
+// optional: Watch polls a source without it, and one whose Wait fails.
+type Notifier interface {
+	// Wait blocks until the source may have changed since the last
+	// Releases, or ctx ends (it then returns an error wrapping ctx.Err()).
+	// A nil return only wakes the caller: it vouches for nothing, and the
+	// caller calls Releases, which verifies as always. An error wrapping
+	// ErrNoPush says the source cannot push here; other errors (the
+	// network, the server) are worth trying again after a pause.
+	Wait(ctx context.Context) error
 }
 
 // Listing is what a source returned in one look.

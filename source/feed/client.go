@@ -43,11 +43,20 @@ type Client struct {
 	// DefaultMetadataTimeout. Downloads of assets are not bounded by it
 	// (they may rightly take an hour; the updater cuts one that stalls).
 	MetadataTimeout time.Duration
+	// WaitHold is how long Wait asks the server to hold each long-poll
+	// while nothing changes (push.go). Default, and upper bound:
+	// DefaultWaitHold; lower it behind a proxy that cuts idle requests
+	// sooner.
+	WaitHold time.Duration
 
 	mu       sync.Mutex
 	cacheURL string // the feed URL that etag and body came from
 	etag     string
 	body     []byte // the last feed.json that verified
+	// seen is the ETag of the last feed.json received from seenURL,
+	// verified or not: Wait asks to be woken when the feed is another.
+	seenURL, seen string
+	pushed        *pushed // a feed that came with a push answer (push.go)
 }
 
 var _ source.Source = (*Client)(nil)
@@ -139,7 +148,7 @@ func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 			return nil, err
 		}
 		keysURL := ku.String()
-		m, err := c.getMetadata(ctx, keysURL, "", MaxKeyListSize)
+		m, err := c.getMetadata(ctx, keysURL, "", MaxKeyListSize, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -161,14 +170,21 @@ func (c *Client) Releases(ctx context.Context, v verify.Verifier) (*source.Listi
 	if v == nil {
 		etag = ""
 	}
-	limit := c.MaxFeedBytes
-	if limit <= 0 || limit > MaxFeedSize {
-		limit = MaxFeedSize
-	}
-	m, err := c.getMetadata(ctx, feedURL, etag, limit)
-	if err != nil {
+	// A feed that a push answer just brought is this round's answer, so
+	// a woken fleet does not fetch it twice; it is checked below as any.
+	var m *metadata
+	if p := c.takePushed(feedURL); p != nil {
+		m = &metadata{status: http.StatusOK, etag: p.etag, body: p.body}
+	} else if m, err = c.getMetadata(ctx, feedURL, etag, c.maxFeedBytes(), 0); err != nil {
 		return nil, err
 	}
+	seen := m.etag
+	if m.status == http.StatusNotModified && seen == "" {
+		seen = etag
+	}
+	c.mu.Lock()
+	c.seenURL, c.seen = feedURL, seen
+	c.mu.Unlock()
 	var body []byte
 	switch {
 	case m.status == http.StatusNotModified && kept != nil:
@@ -211,13 +227,23 @@ type metadata struct {
 	status int
 	etag   string
 	body   []byte
+	push   bool // the answer carries PushHeader
+}
+
+// maxFeedBytes is the cap on feed.json.
+func (c *Client) maxFeedBytes() int64 {
+	if c.MaxFeedBytes <= 0 || c.MaxFeedBytes > MaxFeedSize {
+		return MaxFeedSize
+	}
+	return c.MaxFeedBytes
 }
 
 // getMetadata GETs a metadata document of at most limit bytes, sending
-// etag as If-None-Match if set, and reads it all within MetadataTimeout.
+// etag as If-None-Match if set, and reads it all within MetadataTimeout,
+// plus hold for a long-poll the server may hold that long (push.go).
 // Statuses of 400 and up are errors; others are returned.
-func (c *Client) getMetadata(ctx context.Context, rawURL, etag string, limit int64) (*metadata, error) {
-	d := c.metadataTimeout()
+func (c *Client) getMetadata(ctx context.Context, rawURL, etag string, limit int64, hold time.Duration) (*metadata, error) {
+	d := c.metadataTimeout() + hold
 	mctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	// The caller's context ending keeps its own meaning; this request's
@@ -245,7 +271,7 @@ func (c *Client) getMetadata(ctx context.Context, rawURL, etag string, limit int
 		return nil, fail(transportError(ctx, rawURL, err))
 	}
 	defer resp.Body.Close()
-	m := &metadata{status: resp.StatusCode, etag: resp.Header.Get("ETag")}
+	m := &metadata{status: resp.StatusCode, etag: resp.Header.Get("ETag"), push: resp.Header.Get(PushHeader) == "1"}
 	switch {
 	case resp.StatusCode >= 400:
 		return nil, fmt.Errorf("feed: %w", httpx.StatusError(resp))

@@ -199,6 +199,24 @@
 // is why the private key belongs on as few machines as possible, and why
 // the key hierarchy above exists.
 //
+// # Push
+//
+// A GET of feed.json with the query parameter wait=N (WaitParam) and the
+// ETag of the feed the client has as If-None-Match is a long-poll: a
+// server that holds them (the reference server; server.Server) answers at
+// once with the feed if it is another, else holds the request until the
+// feed is signed anew (a release published, a rollout set, paused or
+// aborted, a pin, a halt) and answers with the new feed, or with 304 when
+// about N seconds (at most 55 by default, DefaultWaitHold, under common
+// proxy idle timeouts) have passed. Every answer carries the header
+// Molt-Push: 1 (PushHeader). Client.Wait uses it: the feed in the answer
+// is kept for the next Releases, which verifies it like any other, so a
+// woken fleet costs one round trip, and an answer never vouches for
+// anything by itself. A static host answers the GET at once without the
+// header, and a 4xx is no push either: Wait then returns an error wrapping
+// source.ErrNoPush, and Updater.Watch polls. Each long-poll is bounded like
+// any metadata request: MaxFeedBytes, and the hold plus MetadataTimeout.
+//
 // # Limits
 //
 // Each metadata request (keys.json, feed.json) must be answered in full
