@@ -42,7 +42,11 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 	}()
 	var written int64
 	var lastErr error
-	for attempt := 0; attempt <= u.o.Retries; attempt++ {
+	retries := u.o.Retries
+	if st.ev.Patch {
+		retries = min(retries, patchRetries)
+	}
+	for attempt := 0; attempt <= retries; attempt++ {
 		if attempt > 0 {
 			if err := sleepCtx(ctx, u.o.wait(attempt)); err != nil {
 				return nil, err
@@ -67,7 +71,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 	if errors.Is(lastErr, ErrTruncated) {
 		return nil, lastErr
 	}
-	return nil, fmt.Errorf("%w after %d attempts: %w", ErrTruncated, u.o.Retries+1, lastErr)
+	return nil, fmt.Errorf("%w after %d attempts: %w", ErrTruncated, retries+1, lastErr)
 }
 
 // attempt opens the asset at offset written and streams it into the

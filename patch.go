@@ -18,6 +18,12 @@ type Patcher interface {
 	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer) error
 }
 
+// patchRetries is how many times a patch's download resumes before the
+// updater gives up on the patch: one, for a dropped connection. A patch
+// that is still short is truncated where it is stored, and the full
+// download is then the quicker way, not a minute of backoff.
+const patchRetries = 1
+
 // fetchPatch tries to make the candidate's executable from a patch of the
 // installed one: only when a patch in the signed metadata starts from the
 // installed binary's exact digest. It returns the staged executable, or ""

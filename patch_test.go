@@ -155,3 +155,18 @@ func assertOnly(t *testing.T, target string) {
 		}
 	}
 }
+
+// A patch still short after one resume is given up for the full download,
+// not resumed through the whole backoff (Options.Retries) of a full one.
+func TestPatchTruncatedGivesUpAfterOneResume(t *testing.T) {
+	t.Parallel()
+	f := newPatchFixture(t)
+	o := f.options(t)
+	o.Retries = 6
+	f.src.files["app-1.1.0.patch"] = f.patch[:len(f.patch)/2]
+	f.check(t, o, false)
+	if got, want := f.src.opens.Load(), int32(1+patchRetries+1); got != want {
+		t.Fatalf("%d opens, want %d: the patch and %d resume, then the full release", got, want, patchRetries)
+	}
+	assertOnly(t, o.Target)
+}

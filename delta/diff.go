@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -34,6 +35,15 @@ const maxMatch = 64 << 10
 // 64 MiB table of three-byte prefixes: about 0.6 GB at peak for two 60 MB
 // binaries.
 func Diff(old, new []byte, w io.Writer, opts *DiffOptions) error {
+	return DiffContext(context.Background(), old, new, w, opts)
+}
+
+// DiffContext is Diff that stops with ctx.Err() once ctx is done: a server
+// making patches in the background stops when it shuts down. The scan
+// looks at ctx between records; the suffix array's construction (seconds
+// for a 60 MB file) is not interrupted, only looked at before and after.
+// What was written to w until then is not a patch.
+func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions) error {
 	if opts == nil {
 		opts = &DiffOptions{}
 	}
@@ -64,7 +74,11 @@ func Diff(old, new []byte, w io.Writer, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	d := differ{old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: &blockWriter{w: enc}}
+	if err := ctx.Err(); err != nil {
+		enc.Close()
+		return err
+	}
+	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: &blockWriter{w: enc}}
 	if err := d.run(); err != nil {
 		enc.Close()
 		return err
@@ -95,6 +109,7 @@ func DiffFiles(oldPath, newPath string, w io.Writer, opts *DiffOptions) error {
 // write the agreeing part as byte differences (mostly zeros: they compress
 // to nothing) and the rest as extra bytes.
 type differ struct {
+	ctx      context.Context
 	old, new []byte
 	sa       []int32
 	prefix   []int32 // prefixIndex(old)
@@ -186,6 +201,9 @@ func (d *differ) run() error {
 			lenb -= lens
 		}
 		if err := d.record(lastPos, lastScan, lenf, (scan-lenb)-(lastScan+lenf)); err != nil {
+			return err
+		}
+		if err := d.ctx.Err(); err != nil {
 			return err
 		}
 		lastScan, lastPos, lastOffset = scan-lenb, pos-lenb, pos-scan

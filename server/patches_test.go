@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/molt-go/update/delta"
 	"github.com/molt-go/update/source/feed"
@@ -71,7 +72,35 @@ func newPatchServer(t *testing.T, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	settle(t, s)
 	return s
+}
+
+// settle waits until the server's background worker has made every patch
+// its folder calls for, and its payloads list them.
+func settle(t *testing.T, s *Server) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute) // a loaded machine, under -race
+	for {
+		s.mu.Lock()
+		err := s.refreshLocked()
+		pt := s.patcher
+		pt.mu.Lock()
+		idle := len(pt.pending) == 0 && !pt.work.running && !pt.stale.Load()
+		pt.mu.Unlock()
+		s.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the patches are still being made after 5 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // asset returns the app's asset of version from the server's payloads.
@@ -97,6 +126,8 @@ func TestPatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
+	settle(t, s)
 	old := assetOf(t, s, "1.0.0")
 	a := assetOf(t, s, "1.1.0")
 	if len(old.Patches) != 0 {

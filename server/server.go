@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -44,14 +43,20 @@ type Options struct {
 	Logger *slog.Logger
 	// Patches is how many earlier releases of each platform a release's
 	// feed lists binary patches from (patches.go); zero or negative, none
-	// (pkgserver's -patches sets DefaultPatches). They are made when the folder
-	// changes, once per pair of executables, and cached in PatchDir.
+	// (pkgserver's -patches sets DefaultPatches). They are made in the
+	// background when the folder changes, once per pair of executables,
+	// cached in PatchDir, and listed in the feeds signed once they are made
+	// (patches_worker.go); Close stops that work.
 	Patches int
 	// PatchMaxFraction drops a patch not smaller than this fraction of the
 	// full asset. Default: DefaultPatchMaxFraction.
 	PatchMaxFraction float64
 	// PatchDir is the patch cache. Default: Dir/.patches.
 	PatchDir string
+	// PushScan is how often the folder is looked at while long-polls are
+	// held (push.go), so how soon a file dropped in or a rollout changed
+	// reaches the waiting clients. Default: DefaultPushScan.
+	PushScan time.Duration
 }
 
 func (o *Options) validate() error {
@@ -62,6 +67,8 @@ func (o *Options) validate() error {
 		return errors.New("feed: server: Signer is required")
 	case o.Lifetime < 0:
 		return fmt.Errorf("feed: server: negative Lifetime %v", o.Lifetime)
+	case o.PushScan < 0:
+		return fmt.Errorf("feed: server: negative PushScan %v", o.PushScan)
 	case slices.Contains(o.ExtraSigners, nil):
 		return errors.New("feed: server: nil in ExtraSigners")
 	case o.PatchMaxFraction < 0 || o.PatchMaxFraction > 1:
@@ -82,7 +89,8 @@ func (o *Options) validate() error {
 // sha256, and a feed's ETag is the hash of its bytes, so a client that
 // already has the feed gets 304 Not Modified. /list and /download are the
 // routes gupper clients use, and win over an app named "list" or
-// "download". Anything else is 404.
+// "download". Anything else is 404. A GET of feed.json?wait=N is a
+// long-poll that answers when the feed changes (push.go).
 //
 // The folder is watched cheaply: each request lists it, and only files
 // whose name, size or modification time changed are hashed again. A feed is
@@ -104,6 +112,14 @@ type Server struct {
 	serials map[string]int64         // last serial signed, by app; survives an app's absence
 	patcher *patcher
 	patches map[string]patchFile // the patch files the feeds list, by "<app>/<name>"
+	push    pushHub              // held long-polls (push.go)
+	// gen counts the rebuilds of apps, so that a feed request while the
+	// folder stays as it was skips comparing the releases (the hot path
+	// of a polling fleet's 304s).
+	gen uint64
+	// listed is when the last listing of the folder that succeeded began
+	// (refreshAfterLocked).
+	listed time.Time
 }
 
 // signed is one app's current feed.
@@ -112,6 +128,7 @@ type signed struct {
 	etag     string
 	issued   time.Time
 	releases []byte // the JSON of the releases it lists, to notice changes
+	gen      uint64 // Server.gen when it was last found current
 }
 
 // NewServer returns a Server for o. It scans the folder once, so that a
@@ -138,6 +155,7 @@ func newServer(o Options, now func() time.Time) (*Server, error) {
 		now:      now,
 		feeds:    make(map[string]*signed),
 		serials:  make(map[string]int64),
+		push:     newPushHub(o.PushScan),
 	}
 	s.b = builder{log: o.Logger, skipErrors: true}
 	n, frac, cache, err := patchConfig(o.Dir, o.Patches, o.PatchMaxFraction, o.PatchDir)
@@ -160,7 +178,7 @@ func (s *Server) refreshLocked() error {
 	if err != nil {
 		return err
 	}
-	if s.files != nil && slices.Equal(stats, s.stats) {
+	if s.files != nil && slices.Equal(stats, s.stats) && !s.patcher.takeStale() {
 		return nil
 	}
 	files, err := s.b.hashAll(s.dir, stats)
@@ -179,9 +197,10 @@ func (s *Server) refreshLocked() error {
 		s.files[files[i].name] = &files[i]
 	}
 	s.apps = payloads(files)
-	// Patches missing from the cache are made now, under the lock: once per
-	// pair of executables, and only when the folder changed.
-	s.patches = s.patcher.add(context.Background(), s.dir, s.apps)
+	s.gen++
+	// Only the patches already cached: the missing ones are made in the
+	// background, and listed at a later refresh (patches_worker.go).
+	s.patches = s.patcher.list(s.dir, s.apps)
 	ro.apply(s.apps)
 	s.log.Info("feed: folder scanned", "dir", s.dir, "files", len(files), "apps", len(s.apps))
 	return nil
@@ -199,14 +218,41 @@ func (s *Server) Feed(app string) ([]byte, error) {
 }
 
 func (s *Server) feed(app string) (*signed, error) {
+	arrived := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.refreshLocked(); err != nil {
+	if err := s.refreshAfterLocked(arrived); err != nil {
 		return nil, err
 	}
+	return s.feedLocked(app)
+}
+
+// refreshAfterLocked is refreshLocked unless a listing that began after
+// arrived has been made since: feed requests queued on the lock (a
+// polling fleet's 304s) then share one listing of the folder, and each
+// still sees every file that was there when it came.
+func (s *Server) refreshAfterLocked(arrived time.Time) error {
+	if s.listed.After(arrived) {
+		return nil
+	}
+	start := time.Now()
+	if err := s.refreshLocked(); err != nil {
+		return err
+	}
+	s.listed = start
+	return nil
+}
+
+// feedLocked is feed on the folder as last listed.
+func (s *Server) feedLocked(app string) (*signed, error) {
 	p := s.apps[app]
 	if p == nil {
 		return nil, fmt.Errorf("%w: no files for app %q in %s", source.ErrNotFound, app, s.dir)
+	}
+	now := s.now()
+	cur := s.feeds[app]
+	if cur != nil && cur.gen == s.gen && now.Sub(cur.issued) < s.lifetime/2 {
+		return cur, nil
 	}
 	// What the feed says besides its dates: a change of a rollout, a pin
 	// or a withdrawal signs a new feed as a new file does.
@@ -214,9 +260,8 @@ func (s *Server) feed(app string) (*signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
-	now := s.now()
-	cur := s.feeds[app]
 	if cur != nil && bytes.Equal(cur.releases, releases) && now.Sub(cur.issued) < s.lifetime/2 {
+		cur.gen = s.gen
 		return cur, nil
 	}
 	// The serial is the clock in seconds, so it keeps growing across
@@ -238,8 +283,9 @@ func (s *Server) feed(app string) (*signed, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	next := &signed{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, issued: issued, releases: releases}
+	next := &signed{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, issued: issued, releases: releases, gen: s.gen}
 	s.feeds[app], s.serials[app] = next, serial
+	s.push.signedLocked(app)
 	s.log.Info("feed: signed", "app", app, "serial", serial, "releases", len(p.Releases),
 		"expires", out.Expires)
 	return next, nil
@@ -276,6 +322,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, app string) {
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" && r.URL.Query().Has(feed.WaitParam) {
+		s.serveWait(w, r, app)
+		return
+	}
 	f, err := s.feed(app)
 	if errors.Is(err, source.ErrNotFound) {
 		http.NotFound(w, r)

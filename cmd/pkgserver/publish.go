@@ -6,16 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"syscall"
 
+	"github.com/molt-go/update/cmd/internal/storeurl"
 	"github.com/molt-go/update/server"
-	"github.com/molt-go/update/server/s3store"
 	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/source/s3"
 )
@@ -84,53 +81,9 @@ func publish(args []string) error {
 	return nil
 }
 
-// openStore returns the Store that -to names, and its root for messages.
+// openStore returns the Store that -to names, and its root for messages:
+// s3://bucket/prefix, file:///path or a folder (storeurl, which runner
+// shares).
 func openStore(ctx context.Context, to, endpoint, region string) (server.Store, string, error) {
-	switch {
-	case strings.HasPrefix(to, "s3://"):
-		bucket, prefix, err := s3.ParseURL(to)
-		if err != nil {
-			return nil, "", err
-		}
-		st, err := s3store.New(ctx, s3.Options{
-			Bucket:   bucket,
-			Prefix:   prefix,
-			Region:   region,
-			Endpoint: endpoint,
-			// S3-compatible stores are reached by address, not by a DNS
-			// name per bucket.
-			UsePathStyle: endpoint != "",
-		})
-		if err != nil {
-			return nil, "", err
-		}
-		return st, st.URL(), nil
-	case strings.HasPrefix(to, "file://"):
-		if endpoint != "" || region != "" {
-			return nil, "", errors.New("publish: -endpoint and -region are for s3:// destinations")
-		}
-		dir, err := fileURLPath(to)
-		if err != nil {
-			return nil, "", err
-		}
-		return &server.DirStore{Dir: dir}, dir, nil
-	}
-	return nil, "", fmt.Errorf("publish: -to %q is neither s3://bucket/prefix nor file:///path", to)
-}
-
-// fileURLPath returns the local path of a file:///path URL.
-func fileURLPath(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("publish: -to %q: %w", s, err)
-	}
-	if (u.Host != "" && u.Host != "localhost") || u.Path == "" {
-		return "", fmt.Errorf("publish: -to %q is not a file:///absolute/path URL", s)
-	}
-	p := u.Path
-	// file:///C:/releases on windows.
-	if runtime.GOOS == "windows" && len(p) > 2 && p[0] == '/' && p[2] == ':' {
-		p = p[1:]
-	}
-	return filepath.FromSlash(p), nil
+	return storeurl.Open(ctx, to, storeurl.Options{Endpoint: endpoint, Region: region})
 }
