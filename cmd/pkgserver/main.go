@@ -155,7 +155,7 @@ func serve(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log,
-		Patches: patches.count(), PatchMaxFraction: *patches.fraction, PatchDir: *patches.dir})
+		Patches: *patches.n, PatchMaxFraction: *patches.fraction, PatchDir: *patches.dir})
 	if err != nil {
 		return err
 	}
@@ -237,13 +237,4 @@ func addPatchFlags(fs *flag.FlagSet) patchFlags {
 		fraction: fs.Float64("patch-max-fraction", server.DefaultPatchMaxFraction, "skip a patch not smaller than this fraction of the full file"),
 		dir:      fs.String("patch-dir", "", "patch cache (default DIR/.patches)"),
 	}
-}
-
-// count is -patches as server.Options.Patches reads it: there 0 is the
-// default and a negative number is off.
-func (p patchFlags) count() int {
-	if *p.n <= 0 {
-		return -1
-	}
-	return *p.n
 }

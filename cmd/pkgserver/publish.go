@@ -56,7 +56,7 @@ func publish(args []string) error {
 		Overwrite: *overwrite,
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, nil)),
 
-		Patches:          patches.count(),
+		Patches:          *patches.n,
 		PatchMaxFraction: *patches.fraction,
 		PatchDir:         *patches.dir,
 	}
