@@ -8,4 +8,6 @@ require (
 	github.com/molt-go/update v0.0.0-00010101000000-000000000000
 )
 
+require golang.org/x/sys v0.49.0 // indirect
+
 replace github.com/molt-go/update => ../..
