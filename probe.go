@@ -30,8 +30,9 @@ const ProbeEnv = "MOLT_PROBE"
 // cold start on a busy machine, short enough not to stall an update.
 const probeTimeout = 10 * time.Second
 
-// probeWaitDelay is how long the probe waits, after killing the child's
-// process group at the timeout, for it to be gone.
+// probeWaitDelay is how long the probe waits, after killing the child and
+// what it started (its process group, or its job object on Windows) at the
+// timeout, for it to be gone.
 const probeWaitDelay = 2 * time.Second
 
 // maxProbeAnswer bounds what is read of the answer file: a version.
@@ -92,8 +93,7 @@ func runProbe(ctx context.Context, path, dir, want string) error {
 		// probe.
 		cmd.Stdout, cmd.Stderr = nil, nil
 		cmd.WaitDelay = probeWaitDelay
-		ownProcessGroup(cmd)
-		runErr = cmd.Run()
+		runErr = runGroup(cmd)
 		// "Text file busy": a child that another goroutine forked while the
 		// staged file was open for writing still holds it, for the few
 		// milliseconds until its own exec. Not a verdict on the binary.

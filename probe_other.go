@@ -1,11 +1,12 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package update
 
 import "os/exec"
 
-// ownProcessGroup leaves the default: cancellation kills the child.
-func ownProcessGroup(*exec.Cmd) {}
+// runGroup runs the probe as is: cancellation kills the child only, as
+// these systems have no group of processes to kill together.
+func runGroup(cmd *exec.Cmd) error { return cmd.Run() }
 
 // textBusy is a unix condition.
 func textBusy(error) bool { return false }

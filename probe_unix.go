@@ -8,14 +8,15 @@ import (
 	"syscall"
 )
 
-// ownProcessGroup starts the probe in a process group of its own and makes
+// runGroup runs the probe in a process group of its own and makes
 // cancellation kill the whole group, so a grandchild it left behind dies
 // with it.
-func ownProcessGroup(cmd *exec.Cmd) {
+func runGroup(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
+	return cmd.Run()
 }
 
 // textBusy reports ETXTBSY: the file is open for writing somewhere.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/molt-go/update/internal/testbin"
@@ -58,13 +59,18 @@ func TestApplyOverRunningBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Written and closed with forks held off, as copyExe does: the path
+	// runs this file once it is applied.
+	syscall.ForkLock.RLock()
 	_, err = io.Copy(f, src)
 	src.Close()
+	cerr := f.Close()
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
+	if cerr != nil {
+		t.Fatal(cerr)
 	}
 	if err := r.Apply(ctx, Change{Target: target, Staged: f.Name(), Version: "2"}); err != nil {
 		t.Fatal(err)
@@ -93,13 +99,24 @@ func TestApplyOverRunningBinary(t *testing.T) {
 	}
 }
 
+// copyExe copies the executable src to dst with syscall.ForkLock held for
+// reading, so that no goroutine of this test binary forks while dst is
+// open for writing. A child forked then inherits the write descriptor and
+// holds it until its own exec, and running dst in that window fails with
+// "text file busy" (ETXTBSY, golang/go#22315): the parallel tests of this
+// package fork all the time, and on a loaded machine the window is long.
+// ForkLock is what fork takes for writing, so holding it keeps the window
+// shut.
 func copyExe(t *testing.T, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
+	syscall.ForkLock.RLock()
+	err = os.WriteFile(dst, b, 0o755)
+	syscall.ForkLock.RUnlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 }

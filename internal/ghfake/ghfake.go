@@ -10,9 +10,10 @@
 // endpoint (Accept: application/octet-stream, answered with a redirect to a
 // second server that stands in for the storage host). It can play a
 // private repository or a spent rate limit, counts what it was asked, and
-// lets a test take over any API request (State.Hook) to answer slowly,
-// never, or forever. Release objects are built from a template, the
-// documented example of the API, so the JSON has the real API's shape.
+// lets a test take over any API or storage request (State.Hook,
+// State.StoreHook) to answer slowly, never, or forever. Release objects
+// are built from a template, the documented example of the API, so the
+// JSON has the real API's shape.
 package ghfake
 
 import (
@@ -72,6 +73,9 @@ type State struct {
 	// lock; if it returns true it has answered, and nothing else happens
 	// (nothing is counted either).
 	Hook func(w http.ResponseWriter, r *http.Request) bool
+	// StoreHook is Hook for the storage host (downloads, bundles): it sees
+	// every request there first, outside the server's lock.
+	StoreHook func(w http.ResponseWriter, r *http.Request) bool
 
 	// API counts the requests to the API, and Conditional those of them
 	// with If-None-Match.
@@ -433,6 +437,12 @@ func (s *Server) find(match func(*Release, *File) bool) (*Release, *File) {
 // serveStore is the storage host: signed blob URLs (after the API's
 // redirect) and the public download URLs of a public repository.
 func (s *Server) serveStore(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hook := s.st.StoreHook
+	s.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
 	s.mu.Lock()
 	s.st.StoreAuth = append(s.st.StoreAuth, r.Header.Get("Authorization"))
 	s.st.StoreRanges = append(s.st.StoreRanges, r.Header.Get("Range"))
