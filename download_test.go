@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/molt-go/update/apply"
+	"github.com/molt-go/update/internal/httpx"
 	"github.com/molt-go/update/source"
 )
 
@@ -593,4 +597,103 @@ func TestDownloadCancelledMidway(t *testing.T) {
 		t.Fatalf("opened %d times, waited %v: a cancellation is not retried", n, *waits)
 	}
 	onlyFiles(t, filepath.Dir(o.Target), "app")
+}
+
+// TestSlowRetrievalRangeIgnoredAndTrickled: a mirror breaks a download,
+// then answers the resume with the whole file (it ignores Range) at a
+// trickle. Skipping what the updater already has is bounded by the stall
+// watchdog like any read, so Check ends with ErrStalled in seconds, where
+// skipping 32 KiB at 20 bytes a second would hold it for half an hour.
+func TestSlowRetrievalRangeIgnoredAndTrickled(t *testing.T) {
+	t.Parallel()
+	body := pattern(64 << 10)
+	u, o, requests := rangeIgnoringUpdater(t, body, 32<<10, 1, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := u.Check(ctx)
+	took := time.Since(start)
+	if !errors.Is(err, ErrStalled) {
+		t.Fatalf("Check = %v after %v, want ErrStalled", err, took)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("%d requests, want the first and one resume", n)
+	}
+	// One wait between attempts (a second) and an interval or two of
+	// stall, with slack for a busy machine.
+	if bound := 10 * time.Second; took > bound {
+		t.Errorf("Check took %v, more than its bound %v", took, bound)
+	}
+	if got := content(t, o.Target); got != "old" {
+		t.Errorf("target %q after a stalled download", got)
+	}
+}
+
+// TestResumeRangeIgnoredSlowlyCompletes: the bytes a server that ignores
+// Range sends again count as progress, so a slow but moving mirror (8 KiB
+// every 100 ms, well above the stall floor, while skipping 256 KiB takes
+// three seconds, ten stall intervals) is not cut, and the download lands.
+func TestResumeRangeIgnoredSlowlyCompletes(t *testing.T) {
+	t.Parallel()
+	body := pattern(320 << 10)
+	u, o, requests := rangeIgnoringUpdater(t, body, 256<<10, 8<<10, 100*time.Millisecond)
+	if res, err := u.Check(context.Background()); err != nil || !res.Updated {
+		t.Fatalf("Check: %+v, %v", res, err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("%d requests, want the first and one resume", n)
+	}
+	if got, _ := os.ReadFile(o.Target); !bytes.Equal(got, body) {
+		t.Fatal("target does not hold the download")
+	}
+}
+
+// rangeIgnoringUpdater is an updater of testOptions whose asset comes from
+// a server that sends the first cut bytes and breaks the connection, then
+// answers every resume with the whole file, ignoring Range, chunk bytes at
+// a time every pause. It counts the requests.
+func rangeIgnoringUpdater(t *testing.T, body []byte, cut, chunk int, pause time.Duration) (*Updater, Options, *atomic.Int32) {
+	t.Helper()
+	m := newMem("1.1.0", body)
+	requests := new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if requests.Add(1) == 1 {
+			w.Write(body[:cut])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection breaks
+		}
+		w.WriteHeader(http.StatusOK) // Range ignored
+		for i := 0; i < len(body); i += chunk {
+			if _, err := w.Write(body[i:min(i+chunk, len(body))]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(pause):
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	src := &sourceFunc{
+		releases: func(ctx context.Context) (*source.Listing, error) { return m.Releases(ctx, nil) },
+		open: func(ctx context.Context, _ source.Asset, off int64) (io.ReadCloser, error) {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				return nil, err
+			}
+			return httpx.ResumeBody(resp, off)
+		},
+	}
+	o := opts(t, src)
+	o.StallInterval, o.StallBytes, o.Retries = 300*time.Millisecond, 1024, 1
+	u, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, o, requests
 }

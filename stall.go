@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/molt-go/update/internal/httpx"
 )
 
 // The stall watchdog's defaults. A download that moves less than
@@ -45,6 +47,11 @@ func (u *Updater) watch(ctx context.Context, rc io.Closer) (context.Context, *st
 				return
 			case <-t.C:
 				now := w.n.Load()
+				if sk, ok := rc.(httpx.Skipper); ok {
+					// Bytes a server that ignored Range resends before
+					// the new ones are progress too, and must be as brisk.
+					now += sk.Skipped()
+				}
 				if now-last < u.o.StallBytes {
 					w.stalled.Store(true)
 					cancel()

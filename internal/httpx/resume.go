@@ -41,9 +41,10 @@ func CheckRange(contentRange string, offset int64) error {
 
 // ResumeBody returns the body of a successful answer to a request for the
 // bytes from offset on. A 206 must start at offset; a 200 from a server
-// that ignores Range is read past offset instead, so resuming works with
-// every static host (the updater's digest over the whole file catches a
-// file that changed in between). On error the body is closed.
+// that ignores Range is read past offset instead (a Skipper, which skips
+// as it is first read), so resuming works with every static host (the
+// updater's digest over the whole file catches a file that changed in
+// between). On error the body is closed.
 func ResumeBody(resp *http.Response, offset int64) (io.ReadCloser, error) {
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && offset > 0:
@@ -53,10 +54,7 @@ func ResumeBody(resp *http.Response, offset int64) (io.ReadCloser, error) {
 		}
 	case resp.StatusCode == http.StatusOK:
 		if offset > 0 {
-			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
-				resp.Body.Close()
-				return nil, fmt.Errorf("skipping %d bytes the server did not range: %w: %w", offset, source.ErrUnavailable, err)
-			}
+			return &skipper{body: resp.Body, left: offset}, nil
 		}
 	default:
 		resp.Body.Close()
