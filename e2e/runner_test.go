@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -75,14 +76,25 @@ func main() {
 `, version, exitLine, status, r.port)
 }
 
+// freePort returns a port on 127.0.0.1 that was free a moment ago, for a
+// program that must be told its address before it starts. It is drawn
+// below the range the system hands out for outgoing connections
+// (32768-60999 on Linux), which a port from Listen(":0") is in: between
+// the check and the program's bind, any of the suite's many connections
+// could take such a port; none takes one below.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue // taken: draw again
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port on 127.0.0.1 between 20000 and 32000")
+	return 0
 }
 
 // runnerProc is a running examples/runner.
