@@ -139,12 +139,22 @@ var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // newFixture serves a folder holding files (name -> content).
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, files, nil)
+}
+
+// newFixtureWith is newFixture with options set by opt, if not nil.
+func newFixtureWith(t *testing.T, files map[string]string, opt func(*Options)) *fixture {
+	t.Helper()
 	f := &fixture{dir: t.TempDir(), clock: &clock{t: epoch}}
 	for name, content := range files {
 		writeFile(t, f.dir, name, content, epoch.Add(-time.Hour))
 	}
 	f.signer, f.keys = newKey(t)
-	srv, err := newServer(Options{Dir: f.dir, Signer: f.signer, Logger: testLogger(t)}, f.clock.now)
+	o := Options{Dir: f.dir, Signer: f.signer, Logger: testLogger(t)}
+	if opt != nil {
+		opt(&o)
+	}
+	srv, err := newServer(o, f.clock.now)
 	if err != nil {
 		t.Fatal(err)
 	}

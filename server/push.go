@@ -23,12 +23,14 @@ import (
 // else: each app has a channel that is closed, once for all of its
 // waiters, when its feed is signed anew. The folder, which changes behind
 // the server's back, is looked at by one goroutine every PushScan while
-// any request is held, and by none otherwise.
+// any request is held, and by none otherwise; a look is one stat of the
+// folder while nothing changed in it (dirwatch.go).
 
 // DefaultPushScan is how often the folder is looked at while long-polls
 // are held: a publish reaches the waiting clients within about that, at
-// the cost of listing the folder four times a second.
-const DefaultPushScan = 250 * time.Millisecond
+// the cost of ten stats of the folder a second (and a listing per
+// Options.Relist, which catches a file rewritten in place).
+const DefaultPushScan = 100 * time.Millisecond
 
 // maxHold caps the hold a long-poll may ask for, so that a held request
 // always ends; a request asks for feed.DefaultWaitHold by default.
@@ -40,26 +42,36 @@ const maxHold = 5 * time.Minute
 // in between.
 type pushHub struct {
 	scan     time.Duration
-	changed  map[string]chan struct{} // by app, for apps with waiters: closed when the feed is signed anew
-	waiters  map[string]int           // held requests by app
-	scanning bool                     // the folder's scan goroutine runs
-	ended    bool                     // EndWaits was called
-	end      chan struct{}            // closed by EndWaits
+	changed  map[string]*wake // by app, for apps with waiters
+	waiters  map[string]int   // held requests by app
+	scanning bool             // the folder's scan goroutine runs
+	ended    bool             // EndWaits was called
+	end      chan struct{}    // closed by EndWaits
 }
 
 func newPushHub(scan time.Duration) pushHub {
 	if scan <= 0 {
 		scan = DefaultPushScan
 	}
-	return pushHub{scan: scan, changed: map[string]chan struct{}{}, waiters: map[string]int{}, end: make(chan struct{})}
+	return pushHub{scan: scan, changed: map[string]*wake{}, waiters: map[string]int{}, end: make(chan struct{})}
 }
 
-// signedLocked wakes the requests waiting on app's feed; the feed was just
+// wake is one signing of an app's feed that its waiters wait for: done is
+// closed when it comes, and f is then the new feed, which the woken
+// requests answer with without taking the Server's lock (ten thousand of
+// them at once would queue on it).
+type wake struct {
+	done chan struct{}
+	f    *signed // set before done is closed
+}
+
+// signedLocked wakes the requests waiting on app's feed with f, just
 // signed anew.
-func (h *pushHub) signedLocked(app string) {
-	if ch, ok := h.changed[app]; ok {
-		close(ch)
-		h.changed[app] = make(chan struct{})
+func (h *pushHub) signedLocked(app string, f *signed) {
+	if w, ok := h.changed[app]; ok {
+		w.f = f
+		close(w.done)
+		h.changed[app] = &wake{done: make(chan struct{})}
 	}
 }
 
@@ -97,13 +109,14 @@ func (s *Server) serveWait(w http.ResponseWriter, r *http.Request, app string) {
 	h.Set("Cache-Control", "no-store")
 	inm := r.Header.Get("If-None-Match")
 
+	arrived := time.Now()
 	s.mu.Lock()
 	if s.push.ended {
 		s.mu.Unlock()
 		s.serveEnded(w)
 		return
 	}
-	f, err := s.waitableLocked(app)
+	f, err := s.waitableLocked(app, arrived)
 	if err != nil {
 		s.mu.Unlock()
 		s.log.Error("feed: cannot make the feed", "app", app, "err", err)
@@ -115,10 +128,10 @@ func (s *Server) serveWait(w http.ResponseWriter, r *http.Request, app string) {
 		writeFeed(w, f)
 		return
 	}
-	ch := s.push.changed[app]
-	if ch == nil {
-		ch = make(chan struct{})
-		s.push.changed[app] = ch
+	wk := s.push.changed[app]
+	if wk == nil {
+		wk = &wake{done: make(chan struct{})}
+		s.push.changed[app] = wk
 	}
 	s.push.waiters[app]++
 	if !s.push.scanning {
@@ -138,7 +151,7 @@ func (s *Server) serveWait(w http.ResponseWriter, r *http.Request, app string) {
 	t := time.NewTimer(holdOf(r.URL.Query().Get(feed.WaitParam)))
 	defer t.Stop()
 	select {
-	case <-ch:
+	case <-wk.done:
 	case <-t.C:
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -148,10 +161,7 @@ func (s *Server) serveWait(w http.ResponseWriter, r *http.Request, app string) {
 	case <-r.Context().Done():
 		return
 	}
-	s.mu.Lock()
-	f = s.feeds[app]
-	s.mu.Unlock()
-	if f == nil || etagMatch(inm, f.etag) {
+	if f = wk.f; etagMatch(inm, f.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -160,8 +170,10 @@ func (s *Server) serveWait(w http.ResponseWriter, r *http.Request, app string) {
 
 // waitableLocked is app's current feed, signed anew if it must be, or nil
 // if the app has no files (yet): a long-poll on it waits for its first.
-func (s *Server) waitableLocked(app string) (*signed, error) {
-	if err := s.refreshLocked(); err != nil {
+// Long-polls that arrived together, as a woken fleet's next ones do,
+// share a listing of the folder (refreshAfterLocked).
+func (s *Server) waitableLocked(app string, arrived time.Time) (*signed, error) {
+	if err := s.refreshAfterLocked(arrived); err != nil {
 		return nil, err
 	}
 	if s.apps[app] == nil {
@@ -208,8 +220,8 @@ func (s *Server) scanForWaiters() {
 // writeFeed answers 200 with the signed feed f.
 func writeFeed(w http.ResponseWriter, f *signed) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("ETag", f.etag)
+	h["Content-Type"] = jsonType
+	h["Etag"] = f.etagHeader
 	h.Set("Content-Length", strconv.Itoa(len(f.body)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(f.body)
@@ -218,7 +230,9 @@ func writeFeed(w http.ResponseWriter, f *signed) {
 // etagMatch reports whether an If-None-Match header names etag; a weak
 // form counts, since a proxy that compresses may weaken it.
 func etagMatch(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
+	for header != "" {
+		var t string
+		t, header, _ = strings.Cut(header, ",")
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == etag || t == "*" {
 			return true

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/molt-go/update/source"
@@ -57,6 +59,11 @@ type Options struct {
 	// held (push.go), so how soon a file dropped in or a rollout changed
 	// reaches the waiting clients. Default: DefaultPushScan.
 	PushScan time.Duration
+	// Relist is how often the folder is listed in full although its
+	// modification time says that no file came, went or was renamed
+	// (dirwatch.go): so how soon a file rewritten in place under its name
+	// is seen. Default: DefaultRelist.
+	Relist time.Duration
 }
 
 func (o *Options) validate() error {
@@ -69,6 +76,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("feed: server: negative Lifetime %v", o.Lifetime)
 	case o.PushScan < 0:
 		return fmt.Errorf("feed: server: negative PushScan %v", o.PushScan)
+	case o.Relist < 0:
+		return fmt.Errorf("feed: server: negative Relist %v", o.Relist)
 	case slices.Contains(o.ExtraSigners, nil):
 		return errors.New("feed: server: nil in ExtraSigners")
 	case o.PatchMaxFraction < 0 || o.PatchMaxFraction > 1:
@@ -92,13 +101,17 @@ func (o *Options) validate() error {
 // "download". Anything else is 404. A GET of feed.json?wait=N is a
 // long-poll that answers when the feed changes (push.go).
 //
-// The folder is watched cheaply: each request lists it, and only files
-// whose name, size or modification time changed are hashed again. A feed is
-// signed again when its releases change or half its lifetime has passed.
+// The folder is watched cheaply: each request stats it, and lists it
+// again only when its modification time changed or Options.Relist has
+// passed (dirwatch.go); only files whose name, size or modification time
+// changed are hashed again. A feed is signed again when its releases
+// change or half its lifetime has passed. A request for a feed that is
+// current takes no lock.
 type Server struct {
 	dir      string
 	signers  []*feed.Signer
 	lifetime time.Duration
+	relist   time.Duration
 	log      *slog.Logger
 	// now is the clock; a test seam.
 	now func() time.Time
@@ -117,9 +130,18 @@ type Server struct {
 	// folder stays as it was skips comparing the releases (the hot path
 	// of a polling fleet's 304s).
 	gen uint64
-	// listed is when the last listing of the folder that succeeded began
+	// listed is when the last refresh of the folder that succeeded began
 	// (refreshAfterLocked).
 	listed time.Time
+	// seen is the folder's stat before its last full listing, which
+	// requests compare with (dirwatch.go).
+	seen dirSeen
+	// listings counts the full listings of the folder, for tests.
+	listings int
+	// view is the feeds a request may answer from without mu.
+	view atomic.Pointer[view]
+	// lastStat is the newest stat of the folder a feed request made.
+	lastStat atomic.Pointer[dirStat]
 }
 
 // signed is one app's current feed.
@@ -129,7 +151,16 @@ type signed struct {
 	issued   time.Time
 	releases []byte // the JSON of the releases it lists, to notice changes
 	gen      uint64 // Server.gen when it was last found current
+	// etagHeader is the ETag header's value, made once and shared by the
+	// answers (net/http never changes a header's slice in place).
+	etagHeader []string
 }
+
+// Header values shared by every feed answer, as signed.etagHeader is.
+var (
+	jsonType = []string{"application/json"}
+	noCache  = []string{"no-cache"}
+)
 
 // NewServer returns a Server for o. It scans the folder once, so that a
 // folder that cannot be read is an error now rather than on each request.
@@ -151,6 +182,7 @@ func newServer(o Options, now func() time.Time) (*Server, error) {
 		dir:      o.Dir,
 		signers:  append([]*feed.Signer{o.Signer}, o.ExtraSigners...),
 		lifetime: o.Lifetime,
+		relist:   cmp.Or(o.Relist, DefaultRelist),
 		log:      o.Logger,
 		now:      now,
 		feeds:    make(map[string]*signed),
@@ -171,14 +203,37 @@ func newServer(o Options, now func() time.Time) (*Server, error) {
 	return s, nil
 }
 
-// refreshLocked lists the folder and rebuilds the payloads if any file
-// changed since the last look.
-func (s *Server) refreshLocked() error {
+// refreshLocked lists the folder, unless its stat says it is as last
+// listed (dirwatch.go), and rebuilds the payloads if any file changed since
+// the last look.
+func (s *Server) refreshLocked() (err error) {
+	began := time.Now()
+	dirFi, err := statDir(s.dir)
+	if err != nil {
+		return err
+	}
+	// Taken once: patches made since the last look rebuild the payloads
+	// whatever the folder says.
+	stale := s.patcher.takeStale()
+	defer func() {
+		if err != nil && stale {
+			s.patcher.stale.Store(true) // for the next look, which may succeed
+		}
+	}()
+	if s.files != nil && !stale && s.seen.holds(dirFi, began, s.relist) {
+		return nil
+	}
+	s.listings++
 	stats, err := listDir(s.dir)
 	if err != nil {
 		return err
 	}
-	if s.files != nil && slices.Equal(stats, s.stats) && !s.patcher.takeStale() {
+	// Kept only once the listing is used (below, or at the end), so that
+	// a rebuild that fails is tried again at the next request.
+	listed := newDirSeen(dirFi, began, stats)
+	if s.files != nil && !stale && slices.Equal(stats, s.stats) {
+		s.seen = listed
+		s.listedLocked()
 		return nil
 	}
 	files, err := s.b.hashAll(s.dir, stats)
@@ -202,6 +257,8 @@ func (s *Server) refreshLocked() error {
 	// background, and listed at a later refresh (patches_worker.go).
 	s.patches = s.patcher.list(s.dir, s.apps)
 	ro.apply(s.apps)
+	s.seen = listed
+	s.listedLocked()
 	s.log.Info("feed: folder scanned", "dir", s.dir, "files", len(files), "apps", len(s.apps))
 	return nil
 }
@@ -219,6 +276,9 @@ func (s *Server) Feed(app string) ([]byte, error) {
 
 func (s *Server) feed(app string) (*signed, error) {
 	arrived := time.Now()
+	if f := s.currentFeed(app, arrived); f != nil {
+		return f, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.refreshAfterLocked(arrived); err != nil {
@@ -252,6 +312,7 @@ func (s *Server) feedLocked(app string) (*signed, error) {
 	now := s.now()
 	cur := s.feeds[app]
 	if cur != nil && cur.gen == s.gen && now.Sub(cur.issued) < s.lifetime/2 {
+		s.currentLocked(app, cur)
 		return cur, nil
 	}
 	// What the feed says besides its dates: a change of a rollout, a pin
@@ -262,6 +323,7 @@ func (s *Server) feedLocked(app string) (*signed, error) {
 	}
 	if cur != nil && bytes.Equal(cur.releases, releases) && now.Sub(cur.issued) < s.lifetime/2 {
 		cur.gen = s.gen
+		s.currentLocked(app, cur)
 		return cur, nil
 	}
 	// The serial is the clock in seconds, so it keeps growing across
@@ -283,9 +345,11 @@ func (s *Server) feedLocked(app string) (*signed, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	next := &signed{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, issued: issued, releases: releases, gen: s.gen}
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	next := &signed{body: body, etag: etag, etagHeader: []string{etag}, issued: issued, releases: releases, gen: s.gen}
 	s.feeds[app], s.serials[app] = next, serial
-	s.push.signedLocked(app)
+	s.currentLocked(app, next)
+	s.push.signedLocked(app, next)
 	s.log.Info("feed: signed", "app", app, "serial", serial, "releases", len(p.Releases),
 		"expires", out.Expires)
 	return next, nil
@@ -293,6 +357,12 @@ func (s *Server) feedLocked(app string) (*signed, error) {
 
 // ServeHTTP answers the routes listed on Server.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Without a request log nothing is measured, so that a polling
+	// fleet's 304s cost no allocation for it.
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		s.route(w, r)
+		return
+	}
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	s.route(rec, r)
@@ -337,11 +407,20 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, app string) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
 	// Caches may keep the feed but must ask again each time; the ETag makes
 	// asking cheap.
-	h.Set("Cache-Control", "no-cache")
-	h.Set("ETag", f.etag)
+	h["Cache-Control"] = noCache
+	h["Etag"] = f.etagHeader
+	// A polling fleet's answer, without ServeContent's work: the request
+	// names the current feed, and has none of the preconditions that
+	// come before If-None-Match (RFC 9110, 13.2.2), so ServeContent would
+	// answer 304 too.
+	if r.Header.Get("If-Match") == "" && r.Header.Get("If-Unmodified-Since") == "" &&
+		etagMatch(r.Header.Get("If-None-Match"), f.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = jsonType
 	// No modification time: feeds signed twice in one second differ, so
 	// If-Modified-Since could wrongly answer 304; the ETag cannot.
 	http.ServeContent(w, r, "feed.json", time.Time{}, bytes.NewReader(f.body))

@@ -90,7 +90,8 @@ func TestServerFeedSerialAndExpiry(t *testing.T) {
 
 func TestServerRescansFolder(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, map[string]string{"hello-1.0.0-linux-amd64": "one"})
+	const relist = 20 * time.Millisecond
+	f := newFixtureWith(t, map[string]string{"hello-1.0.0-linux-amd64": "one"}, func(o *Options) { o.Relist = relist })
 	p1 := f.payload(t, "hello")
 
 	// A file being written under a dot name is not listed...
@@ -111,8 +112,10 @@ func TestServerRescansFolder(t *testing.T) {
 		t.Fatalf("new release not listed: %+v", p2.Releases)
 	}
 
-	// A file replaced in place is hashed again.
+	// A file replaced in place is hashed again, once Relist has passed:
+	// the folder's time does not show it.
 	writeFile(t, f.dir, "hello-1.1.0-linux-amd64", "fixed", epoch.Add(time.Minute))
+	time.Sleep(relist)
 	p3 := f.payload(t, "hello")
 	if p3.Serial <= p2.Serial || p3.Releases[0].Assets[0].SHA256 != sha256hex("fixed") {
 		t.Errorf("replaced file: serial %d, asset %+v", p3.Serial, p3.Releases[0].Assets[0])

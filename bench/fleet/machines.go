@@ -12,6 +12,7 @@ import (
 	"time"
 
 	update "github.com/molt-go/update"
+	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
 	"github.com/molt-go/update/updatetest"
 	"github.com/molt-go/update/verify"
@@ -27,7 +28,25 @@ type machine struct {
 
 	mu      sync.Mutex
 	version string               // the version it runs
-	found   map[string]time.Time // when it first found each version
+	saw     map[string]time.Time // when a verified pushed feed first listed each version
+}
+
+// sawFeed notes the versions a verified feed lists, at t.
+func (m *machine) sawFeed(l *source.Listing, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range l.Releases {
+		if _, ok := m.saw[r.Version]; !ok {
+			m.saw[r.Version] = t
+		}
+	}
+}
+
+func (m *machine) sawAt(version string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.saw[version]
+	return at, ok
 }
 
 func (m *machine) running() string {
@@ -36,18 +55,12 @@ func (m *machine) running() string {
 	return m.version
 }
 
-func (m *machine) foundAt(version string) (time.Time, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	at, ok := m.found[version]
-	return at, ok
-}
-
 // fleet is the machines and the one HTTP transport they share, as the
 // processes of a fleet share a network.
 type fleet struct {
 	ms    []*machine
 	trans *waitCounter
+	keys  verify.Verifier // the key every machine pins
 }
 
 // waitCounter counts the long-polls in flight (a held one has not had its
@@ -99,12 +112,12 @@ func newFleet(work, base string, n int, pub []byte) (*fleet, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 	}
-	f := &fleet{trans: &waitCounter{next: tr}}
+	f := &fleet{trans: &waitCounter{next: tr}, keys: keys}
 	hc := &http.Client{Transport: f.trans}
 	quiet := slog.New(slog.DiscardHandler)
 	for i := range n {
 		dir := filepath.Join(work, "machines", fmt.Sprint(i))
-		m := &machine{target: filepath.Join(dir, "fleet"), version: "1.0.0", found: map[string]time.Time{}}
+		m := &machine{target: filepath.Join(dir, "fleet"), version: "1.0.0", saw: map[string]time.Time{}}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -127,15 +140,10 @@ func newFleet(work, base string, n int, pub []byte) (*fleet, error) {
 				if e.Err != nil {
 					return
 				}
-				m.mu.Lock()
-				defer m.mu.Unlock()
-				switch e.Step {
-				case update.StepFind:
-					if _, ok := m.found[e.To]; !ok && e.To != "" {
-						m.found[e.To] = time.Now()
-					}
-				case update.StepApply:
+				if e.Step == update.StepApply {
+					m.mu.Lock()
 					m.version = e.To
+					m.mu.Unlock()
 				}
 			},
 		})

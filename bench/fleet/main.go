@@ -9,11 +9,12 @@
 //     machine checks once (Check: find, download, install); the fraction on
 //     1.1.0 is compared with the plan.
 //
-//  2. Push: every machine runs Watch(ctx, time.Hour), so after its first
-//     round it holds a long-poll; release 1.2.0 is dropped into the folder
-//     and the time until each machine's updater finds it is measured, with
-//     the server's CPU time while the fleet waits idle and from the
-//     publication until all have it.
+//  2. Push: every machine holds a long-poll on its feed Client, as Watch
+//     does between rounds; release 1.2.0 is dropped into the folder and
+//     the time until each machine has the new feed, pushed and its
+//     signature verified, is measured, with the server's CPU time while
+//     the fleet waits idle and from the publication until all hold again.
+//     Then every machine checks and installs 1.2.0, a phase of its own.
 //
 //  3. Polling: -conns kept-alive connections send conditional GETs of the
 //     feed back to back for -poll; the server's 304s per second are what a
@@ -50,6 +51,8 @@ type config struct {
 	conns    int
 	poll     time.Duration
 	logReqs  bool
+	profile  string
+	only     string
 }
 
 func main() {
@@ -66,6 +69,8 @@ func main() {
 	flag.IntVar(&c.conns, "conns", 64, "connections of the polling load")
 	flag.DurationVar(&c.poll, "poll", 10*time.Second, "how long the polling load runs")
 	flag.BoolVar(&c.logReqs, "log", false, "the server logs every request (to /dev/null), as pkgserver serve does")
+	flag.StringVar(&c.profile, "serverprofile", "", "write the server's CPU profile over the polling phase to this file")
+	flag.StringVar(&c.only, "only", "", `run only this phase: "polling" (no fleet is made)`)
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
@@ -136,6 +141,9 @@ func run(c config) error {
 		fmt.Print(", logging every request")
 	}
 	fmt.Print("\n\n")
+	if c.only == "polling" {
+		return polling(b, c)
+	}
 	t0 := time.Now()
 	f, err := newFleet(work, b.srv.base, c.clients, pub)
 	if err != nil {
@@ -180,16 +188,23 @@ func rollouts(b *bench, f *fleet, c config) error {
 	return nil
 }
 
-// push has every machine wait on its feed Client's long-poll and check
-// when woken, publishes 1.2.0 once all hold one, and measures how soon each
-// finds it.
+// push has every machine hold a long-poll on its feed Client (Wait),
+// publishes 1.2.0 once all hold one, and measures how soon each machine
+// has the new feed: the moment its long-poll returned with it (the
+// server's push), provided the feed it returned is then verified against
+// the pinned key by the Client's Releases and lists 1.2.0, as the next
+// Check of a real machine does first. The verifications wait until every
+// machine's long-poll has returned (or a minute), since ten thousand
+// signature checks on the two cores the server uses would be a queue a
+// fleet of machines, each checking its own, never forms: the measure is
+// the server's fan-out and the network, not the fleet's CPU.
 //
-// This is Watch's push path without Watch's loop (tested on its own, and
-// end to end in e2e): ten thousand Checks woken at once in one process
-// would hold some 30,000 files open (a connection, two locks, the staged
-// file), over the 20,000 a process may have here, where ten thousand
-// machines would have a budget each. Checks run at most checkParallel at
-// a time; the long-polls are all held at once.
+// Then, as a phase of its own, every machine checks (find, download,
+// install), checkParallel at a time, and goes back to holding: what the
+// wave costs the server after the push. Ten thousand Checks at once in
+// one process would hold some 30,000 files open (a connection, two locks,
+// the staged file), over the 20,000 a process may have here, where ten
+// thousand machines would have a budget each.
 func push(b *bench, f *fleet) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -205,6 +220,7 @@ func push(b *bench, f *fleet) error {
 		defer func() { <-checks }()
 		m.u.Check(ctx)
 	}
+	verify := make(chan struct{}) // closed once every push answer came
 	for _, m := range f.ms {
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -217,7 +233,20 @@ func push(b *bench, f *fleet) error {
 					}
 					continue
 				}
-				check(m)
+				returned := time.Now()
+				select {
+				case <-verify:
+				case <-ctx.Done():
+					return
+				}
+				l, err := m.src.Releases(ctx, f.keys)
+				if err != nil {
+					if ctx.Err() == nil {
+						fmt.Fprintln(os.Stderr, "fleet: pushed feed:", err)
+					}
+					continue
+				}
+				m.sawFeed(l, returned)
 			}
 		}()
 	}
@@ -236,25 +265,28 @@ func push(b *bench, f *fleet) error {
 	if err != nil {
 		return err
 	}
+	self2 := cpuNow()
 
 	published := time.Now()
 	if err := b.publish("1.2.0"); err != nil {
 		return err
 	}
+	until(time.Minute, func() bool { return len(f.trans.pushedSince(published)) >= len(f.ms) })
+	close(verify)
 	all := func() bool {
 		for _, m := range f.ms {
-			if _, ok := m.foundAt("1.2.0"); !ok {
+			if _, ok := m.sawAt("1.2.0"); !ok {
 				return false
 			}
 		}
 		return true
 	}
 	if err := until(2*time.Minute, all); err != nil {
-		return fmt.Errorf("not every machine found 1.2.0: %w", err)
+		return fmt.Errorf("not every machine had a verified feed of 1.2.0 pushed: %w", err)
 	}
 	var lat []time.Duration
 	for _, m := range f.ms {
-		at, _ := m.foundAt("1.2.0")
+		at, _ := m.sawAt("1.2.0")
 		lat = append(lat, at.Sub(published))
 	}
 	slices.Sort(lat)
@@ -263,15 +295,26 @@ func push(b *bench, f *fleet) error {
 		answers = append(answers, at.Sub(published))
 	}
 	slices.Sort(answers)
-	if err := until(2*time.Minute, func() bool { return f.on("1.2.0") == len(f.ms) }); err != nil {
-		return fmt.Errorf("%d of %d machines installed 1.2.0: %w", f.on("1.2.0"), len(f.ms), err)
-	}
-	installed := time.Since(published)
-	// Until all hold a long-poll again: the wave is over.
+	// Until all hold a long-poll again: the push is over.
 	if err := until(2*time.Minute, func() bool { return f.trans.held.Load() == n }); err != nil {
 		return fmt.Errorf("after 1.2.0, %d of %d machines hold a long-poll: %w", f.trans.held.Load(), n, err)
 	}
 	cpu3, err := b.srv.cpu()
+	if err != nil {
+		return err
+	}
+	self3 := cpuNow()
+
+	// The wave after the push: every machine checks and installs.
+	installStart := time.Now()
+	if failed, first := f.checkAll(ctx, checkParallel); failed > 0 {
+		return fmt.Errorf("after the push, %d checks failed, the first: %w", failed, first)
+	}
+	if got := f.on("1.2.0"); got != len(f.ms) {
+		return fmt.Errorf("%d of %d machines installed 1.2.0", got, len(f.ms))
+	}
+	installed := time.Since(installStart)
+	cpu4, err := b.srv.cpu()
 	if err != nil {
 		return err
 	}
@@ -281,15 +324,17 @@ func push(b *bench, f *fleet) error {
 	}
 
 	perClient := func(c cpu) string { return fmt.Sprintf("%.1f µs", c.total()/float64(n)*1e6) }
-	fmt.Printf("push: every machine holds a long-poll (Client.Wait) and checks when woken (%d at once), 1.2.0 dropped into the folder\n", checkParallel)
-	fmt.Printf("  all %d holding a long-poll after   %v (first round of each included)\n", n, connected.Round(time.Millisecond))
+	fmt.Println("push: every machine holds a long-poll (Client.Wait); 1.2.0 dropped into the folder")
+	fmt.Printf("  all %d holding a long-poll after   %v (first check of each included)\n", n, connected.Round(time.Millisecond))
 	fmt.Printf("  push answers (the new feed) came    p50 %v, p99 %v, max %v after publication (%d answers)\n",
 		at(answers, 0.5), at(answers, 0.99), at(answers, 1), len(answers))
-	fmt.Printf("  each updater found 1.2.0            p50 %v, p99 %v, max %v after publication\n", at(lat, 0.5), at(lat, 0.99), at(lat, 1))
-	fmt.Printf("  all installed it after              %v\n", installed.Round(time.Millisecond))
+	fmt.Printf("  each machine had it (then verified) p50 %v, p99 %v, max %v after publication\n", at(lat, 0.5), at(lat, 0.99), at(lat, 1))
 	fmt.Printf("  server CPU, connecting the fleet    %.2f s (%s per machine: first check and long-poll)\n", cpu1.sub(cpu0).total(), perClient(cpu1.sub(cpu0)))
 	fmt.Printf("  server CPU, %v of idle holding     %.3f s (%s per machine)\n", idle, cpu2.sub(cpu1).total(), perClient(cpu2.sub(cpu1)))
-	fmt.Printf("  server CPU, publication to all held %.2f s (%s per machine: push answer, download, new long-poll)\n", cpu3.sub(cpu2).total(), perClient(cpu3.sub(cpu2)))
+	fmt.Printf("  server CPU, publication to all held %.2f s (%s per machine: push answer, new long-poll; the fleet's process took %.2f s)\n",
+		cpu3.sub(cpu2).total(), perClient(cpu3.sub(cpu2)), self3.sub(self2).total())
+	fmt.Printf("  then every machine checked and installed it, %d at once: %v, server CPU %.2f s (%s per machine)\n",
+		checkParallel, installed.Round(time.Millisecond), cpu4.sub(cpu3).total(), perClient(cpu4.sub(cpu3)))
 	fmt.Println()
 	return nil
 }
@@ -301,9 +346,23 @@ func polling(b *bench, c config) error {
 		return err
 	}
 	self0 := cpuNow()
+	if c.profile != "" {
+		abs, err := filepath.Abs(c.profile)
+		if err != nil {
+			return err
+		}
+		if err := b.srv.profile(abs); err != nil {
+			return err
+		}
+	}
 	rate, bad, err := pollLoad(b.srv.base, c.conns, c.poll)
 	if err != nil {
 		return err
+	}
+	if c.profile != "" {
+		if err := b.srv.profile(""); err != nil {
+			return err
+		}
 	}
 	cpu1, err := b.srv.cpu()
 	if err != nil {

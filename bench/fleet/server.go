@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +50,21 @@ func serveChild(args []string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_cpu", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(cpuNow())
+	})
+	// A CPU profile of the server over a phase (-serverprofile).
+	mux.HandleFunc("POST /_profile", func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Query().Get("to")
+		if path == "" {
+			pprof.StopCPUProfile()
+			return
+		}
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
 	})
 	mux.Handle("/", srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -142,6 +159,21 @@ func (c *child) cpu() (cpu, error) {
 	defer resp.Body.Close()
 	var v cpu
 	return v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+// profile starts the server's CPU profile into path, or stops it if path
+// is empty.
+func (c *child) profile(path string) error {
+	resp, err := c.http.Post(c.base+"_profile?to="+url.QueryEscape(path), "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("profile: %s: %s", resp.Status, b)
+	}
+	return nil
 }
 
 func (c *child) stop() {

@@ -54,6 +54,10 @@ func ResumeBody(resp *http.Response, offset int64) (io.ReadCloser, error) {
 		}
 	case resp.StatusCode == http.StatusOK:
 		if offset > 0 {
+			if resp.ContentLength >= 0 && resp.ContentLength < offset {
+				resp.Body.Close()
+				return nil, fmt.Errorf("the server sent %d bytes, fewer than the %d already here, and ignored Range: %w", resp.ContentLength, offset, source.ErrUnavailable)
+			}
 			return &skipper{body: resp.Body, left: offset}, nil
 		}
 	default:
