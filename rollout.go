@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"slices"
 	"time"
 
 	"github.com/molt-go/update/source"
@@ -53,21 +52,6 @@ func offered(r *source.Rollout, b float64, now time.Time) (bool, time.Time) {
 		}
 	}
 	return false, time.Time{}
-}
-
-// pinned returns the version a pin holds this machine at, or "".
-func pinned(pins []source.Pin, installID string, labels []string) string {
-	for _, p := range pins {
-		if slices.Contains(p.InstallIDs, installID) {
-			return p.Version
-		}
-		for _, l := range labels {
-			if slices.Contains(p.Labels, l) {
-				return p.Version
-			}
-		}
-	}
-	return ""
 }
 
 // newInstallID makes the random ID an installation keeps for good.

@@ -44,7 +44,7 @@ type chooser struct {
 // can be tested in a table.
 func (ch chooser) choose(rels []source.Release) (*candidate, []Skipped, []NotYet, error) {
 	current, channel, goos, goarch := ch.current, ch.channel, ch.goos, ch.goarch
-	pin := pinned(ch.pins, ch.installID, ch.labels)
+	pin := source.PinnedAt(ch.pins, ch.installID, ch.labels)
 	var best *candidate
 	var noAsset []string
 	var offered_ []string

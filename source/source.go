@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/molt-go/update/verify"
@@ -132,6 +133,27 @@ type Pin struct {
 	Version    string
 	InstallIDs []string // machines by their install ID
 	Labels     []string // machines by a label they set in Options.Labels
+}
+
+// Holds reports whether p names the machine with this install ID or one of
+// these labels. An empty install ID is no machine's.
+func (p Pin) Holds(installID string, labels []string) bool {
+	if installID != "" && slices.Contains(p.InstallIDs, installID) {
+		return true
+	}
+	return slices.ContainsFunc(labels, func(l string) bool { return slices.Contains(p.Labels, l) })
+}
+
+// PinnedAt is the version the first of pins that holds the machine names,
+// or "" when none holds it: the one rule the updater follows and the
+// reference server's fleet view shows.
+func PinnedAt(pins []Pin, installID string, labels []string) string {
+	for _, p := range pins {
+		if p.Holds(installID, labels) {
+			return p.Version
+		}
+	}
+	return ""
 }
 
 // Release is one version of the program.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/molt-go/update/server"
 	"github.com/molt-go/update/server/collect"
+	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/source/feed"
 )
 
@@ -121,18 +122,12 @@ type MachineView struct {
 	Pinned string `json:"pinned,omitempty"`
 }
 
-// pinnedAt is the version pins hold a machine at, or "": the first pin
-// that names its install ID or one of its labels. It is the client's rule
-// (update's pinned, in rollout.go), on what the machine reported.
+// pinnedAt is the version pins hold a machine at, or "": the client's rule
+// (source.PinnedAt) on what the machine reported.
 func pinnedAt(pins []feed.Pin, m collect.Machine) string {
 	for _, p := range pins {
-		if m.InstallID != "" && slices.Contains(p.InstallIDs, m.InstallID) {
+		if source.Pin(p).Holds(m.InstallID, m.Labels) {
 			return p.Version
-		}
-		for _, l := range m.Labels {
-			if slices.Contains(p.Labels, l) {
-				return p.Version
-			}
 		}
 	}
 	return ""
