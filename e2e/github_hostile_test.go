@@ -12,13 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	update "github.com/molt-go/update"
 	"github.com/molt-go/update/internal/ghfake"
+	"github.com/molt-go/update/internal/memtest"
 	"github.com/molt-go/update/source/github"
 	"github.com/molt-go/update/verify"
 )
@@ -158,7 +158,7 @@ func runMeasured(t testing.TB, h *helloInstall, args ...string) (string, string,
 		var max int64
 		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 		for {
-			if v := vmHWM(status); v > max {
+			if v := memtest.PeakRSSOf(status); v > max {
 				max = v
 			}
 			select {
@@ -175,24 +175,6 @@ func runMeasured(t testing.TB, h *helloInstall, args ...string) (string, string,
 		t.Fatalf("hello: %v\n%s", err, errb.String())
 	}
 	return out.String(), errb.String(), <-peak
-}
-
-// vmHWM reads the VmHWM line of a /proc status file, in bytes; 0 if it
-// cannot (the process is gone, or this is not Linux).
-func vmHWM(status string) int64 {
-	data, err := os.ReadFile(status)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }
 
 // noLeftovers fails the test if a refused look left a file in hello's

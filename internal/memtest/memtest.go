@@ -46,8 +46,13 @@ func Supported() bool { return runtime.GOOS == "linux" }
 
 // PeakRSS is this process's peak resident size so far, in bytes; 0 where
 // it cannot be read (not Linux).
-func PeakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
+func PeakRSS() int64 { return PeakRSSOf("/proc/self/status") }
+
+// PeakRSSOf reads the peak resident size (VmHWM) from a /proc status file
+// such as /proc/PID/status, in bytes; 0 if it cannot (the process is gone,
+// or this is not Linux). A parent samples a child's with it.
+func PeakRSSOf(status string) int64 {
+	data, err := os.ReadFile(status)
 	if err != nil {
 		return 0
 	}
