@@ -152,8 +152,17 @@ func channelName(c string) string {
 	return c
 }
 
-// channelAllows: releases are on every channel; a prerelease only on
-// "prerelease" or on the channel named by its first identifier.
+// Offered reports whether an updater on channel (Options.Channel; "" is
+// "stable") is offered version, with or without "v": releases are on every
+// channel, a prerelease only on "prerelease" or on the channel its first
+// identifier names (1.2.0-beta.3 on "beta"). A version that is not
+// semantic is on none. Publishers use it to check where a release lands.
+func Offered(channel, version string) bool {
+	v, err := semver.NewVersion(version)
+	return err == nil && channelAllows(channel, v)
+}
+
+// channelAllows is Offered for a parsed version.
 func channelAllows(channel string, v *semver.Version) bool {
 	pre := v.Prerelease()
 	if pre == "" {

@@ -122,3 +122,25 @@ func TestChooseSaysWhatItSkipped(t *testing.T) {
 		t.Fatalf("choose from 1.2.0 = %+v, %v; want up to date naming the skipped 1.3.0, not \"newest\"", skipped, err)
 	}
 }
+
+func TestOffered(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		channel, version string
+		want             bool
+	}{
+		{"", "1.2.0", true},
+		{"beta", "v1.2.0", true},
+		{"", "1.2.0-beta.3", false},
+		{"stable", "1.2.0-beta.3", false},
+		{"beta", "1.2.0-beta.3", true},
+		{"BETA", "1.2.0-beta.3", true},
+		{"rc", "1.2.0-beta.3", false},
+		{"prerelease", "1.2.0-rc.1", true},
+		{"beta", "latest", false},
+	} {
+		if got := Offered(c.channel, c.version); got != c.want {
+			t.Errorf("Offered(%q, %q) = %v, want %v", c.channel, c.version, got, c.want)
+		}
+	}
+}

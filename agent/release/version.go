@@ -35,6 +35,7 @@ import (
 
 	"golang.org/x/mod/semver"
 
+	"github.com/molt-go/update"
 	"github.com/molt-go/update/agent/git"
 )
 
@@ -95,19 +96,9 @@ func CheckChannel(c string) error {
 
 // Offered reports whether a client on channel is offered version (with
 // or without "v"): releases are on every channel, a prerelease only on
-// the channel its first identifier names. It is the client's rule
-// (update.Options.Channel), for the channels CheckChannel accepts.
-func Offered(channel, version string) bool {
-	pre := strings.TrimPrefix(semver.Prerelease(withV(version)), "-")
-	if pre == "" {
-		return true
-	}
-	if channel == "" || channel == "stable" {
-		return false
-	}
-	first, _, _ := strings.Cut(pre, ".")
-	return strings.EqualFold(first, channel)
-}
+// the channel its first identifier names: the client's own rule,
+// update.Offered, for the channels CheckChannel accepts.
+func Offered(channel, version string) bool { return update.Offered(channel, version) }
 
 // Version returns the version, without "v", that rule gives the commit d
 // describes when released on channel. Errors wrap ErrNotTagged or
