@@ -49,6 +49,7 @@ type config struct {
 	clients  int
 	parallel int
 	conns    int
+	client   string
 	poll     time.Duration
 	logReqs  bool
 	profile  string
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&c.clients, "clients", 10000, "simulated machines")
 	flag.IntVar(&c.parallel, "parallel", 64, "machines checking at once in the rollout rounds")
 	flag.IntVar(&c.conns, "conns", 64, "connections of the polling load")
+	flag.StringVar(&c.client, "client", "lean", `the polling load's client: "lean" (a prepared request on a raw connection, so the load generator leaves the cores to the server) or "net/http"`)
 	flag.DurationVar(&c.poll, "poll", 10*time.Second, "how long the polling load runs")
 	flag.BoolVar(&c.logReqs, "log", false, "the server logs every request (to /dev/null), as pkgserver serve does")
 	flag.StringVar(&c.profile, "serverprofile", "", "write the server's CPU profile over the polling phase to this file")
@@ -355,7 +357,15 @@ func polling(b *bench, c config) error {
 			return err
 		}
 	}
-	rate, bad, err := pollLoad(b.srv.base, c.conns, c.poll)
+	load := rawPollLoad
+	switch c.client {
+	case "lean":
+	case "net/http":
+		load = pollLoad
+	default:
+		return fmt.Errorf("-client %q: want lean or net/http", c.client)
+	}
+	rate, bad, err := load(b.srv.base, c.conns, c.poll)
 	if err != nil {
 		return err
 	}
@@ -370,7 +380,7 @@ func polling(b *bench, c config) error {
 	}
 	self1 := cpuNow()
 	req := rate * c.poll.Seconds()
-	fmt.Printf("polling: %d kept-alive connections, conditional GETs of the feed for %v\n", c.conns, c.poll)
+	fmt.Printf("polling: %d kept-alive connections (%s client), conditional GETs of the feed for %v\n", c.conns, c.client, c.poll)
 	fmt.Printf("  304 answers per second              %.0f (%d other answers or errors)\n", rate, bad)
 	fmt.Printf("  server CPU per 304                  %.1f µs (%.2f of %d cores busy; the load generator took %.2f)\n",
 		cpu1.sub(cpu0).total()/req*1e6, cpu1.sub(cpu0).total()/c.poll.Seconds(), runtime.NumCPU(), self1.sub(self0).total()/c.poll.Seconds())
