@@ -3,11 +3,7 @@ package s3store_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -31,56 +27,16 @@ const (
 	s3Slack = 4 * time.Second
 )
 
-// slowBody hands out one byte of the real body per second, or none.
-type slowBody struct {
-	ctx    context.Context
-	r      io.ReadCloser
-	silent bool
-}
-
-func (b *slowBody) Read(p []byte) (int, error) {
-	wait := time.Second
-	if b.silent {
-		wait = time.Hour
-	}
-	select {
-	case <-b.ctx.Done():
-		return 0, b.ctx.Err()
-	case <-time.After(wait):
-	}
-	return b.r.Read(p[:min(len(p), 1)])
-}
-
-func (b *slowBody) Close() error { return b.r.Close() }
-
-// slowProxy fronts endpoint; mode is "trickle", "silent" (headers, then
-// nothing) or "no headers".
-func slowProxy(t *testing.T, endpoint, mode string) string {
-	t.Helper()
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	isFeed := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/feed.json")
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.FlushInterval = -1 // every byte goes out as it comes
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if isFeed(resp.Request) && mode != "no headers" {
-			resp.Body = &slowBody{ctx: resp.Request.Context(), r: resp.Body, silent: mode == "silent"}
+// slowProxy fronts srv; mode is "trickle", "silent" (headers, then
+// nothing) or "no headers", for the feed only.
+func slowProxy(t *testing.T, srv *s3test.Server, mode string) string {
+	how := map[string]s3test.Slowness{"trickle": s3test.Trickle, "silent": s3test.Silent, "no headers": s3test.Hang}[mode]
+	return srv.SlowProxy(t, func(r *http.Request) s3test.Slowness {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/feed.json") {
+			return how
 		}
-		return nil
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isFeed(r) && mode == "no headers" {
-			<-r.Context().Done()
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts.URL
+		return s3test.Pass
+	})
 }
 
 func slowS3Check(t *testing.T, srv *s3test.Server, mode string) {
@@ -93,7 +49,7 @@ func slowS3Check(t *testing.T, srv *s3test.Server, mode string) {
 		t.Fatalf("without the proxy: %v", err)
 	}
 	src := e.source(t, func(o *s3.Options) {
-		o.Endpoint = slowProxy(t, srv.Endpoint, mode)
+		o.Endpoint = slowProxy(t, srv, mode)
 		o.MetadataTimeout = s3Timeout
 	})
 	// Without the deadline the check would hang for as long as the

@@ -9,9 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,28 +40,6 @@ const attackTimeout = 2 * time.Second
 
 // attackSlack is what a loaded machine under -race may add to a bound.
 const attackSlack = 8 * time.Second
-
-// slowReader hands out one byte of r per second, or nothing at all.
-type slowReader struct {
-	ctx    context.Context
-	r      io.ReadCloser
-	silent bool
-}
-
-func (b *slowReader) Read(p []byte) (int, error) {
-	wait := time.Second
-	if b.silent {
-		wait = time.Hour
-	}
-	select {
-	case <-b.ctx.Done():
-		return 0, b.ctx.Err()
-	case <-time.After(wait):
-	}
-	return b.r.Read(p[:min(len(p), 1)])
-}
-
-func (b *slowReader) Close() error { return b.r.Close() }
 
 // attackBucket is a bucket on a real versitygw holding hello's signed feed
 // with release 1.1.0 for this platform, a proxy in front of it, and an
@@ -136,39 +111,23 @@ func (x *attackBucket) put(t *testing.T, key string, data []byte) {
 // trickled" (a byte a second, ranges passed through to the store).
 func (x *attackBucket) startProxy(t *testing.T, mode string) string {
 	t.Helper()
-	target, err := url.Parse(x.srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	isFeed := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/feed.json")
-	}
-	isAsset := func(r *http.Request) bool {
-		return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+x.asset)
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.FlushInterval = -1 // every byte goes out as it comes
-	rp.ModifyResponse = func(resp *http.Response) error {
-		r := resp.Request
+	return x.srv.SlowProxy(t, func(r *http.Request) s3test.Slowness {
+		isFeed := r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/feed.json")
+		isAsset := r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+x.asset)
 		switch {
-		case isFeed(r) && mode == "feed trickled", isAsset(r) && mode == "asset trickled":
-			resp.Body = &slowReader{ctx: r.Context(), r: resp.Body}
-		case isFeed(r) && mode == "feed silent":
-			resp.Body = &slowReader{ctx: r.Context(), r: resp.Body, silent: true}
-		}
-		return nil
-	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case isFeed(r):
+		case isFeed:
 			x.feeds.Add(1)
-		case isAsset(r):
+		case isAsset:
 			x.assets.Add(1)
 		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	return ts.URL
+		switch {
+		case isFeed && mode == "feed trickled", isAsset && mode == "asset trickled":
+			return s3test.Trickle
+		case isFeed && mode == "feed silent":
+			return s3test.Silent
+		}
+		return s3test.Pass
+	})
 }
 
 // updater updates x.target from the bucket through the proxy, with the
