@@ -125,6 +125,10 @@ func (u *Updater) armDeadline(since time.Time) {
 	if u.o.ConfirmTimeout <= 0 {
 		return
 	}
+	// Under u.mu, which deadline takes first: a deadline already past
+	// fires at once, and must not set u.timer while this still does.
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.timer = time.AfterFunc(u.o.ConfirmTimeout-u.now().Sub(since), u.deadline)
 }
 
