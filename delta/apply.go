@@ -133,6 +133,7 @@ type applier struct {
 	block   []byte       // the output of the current block
 	diffBuf []byte       // difference bytes on their way into block
 	lens    []recordLens // the current block's records
+	words   bool         // the current block's differences are of words
 	written int64        // output bytes made and written
 	oldPos  int64
 }
@@ -178,6 +179,10 @@ func (a *applier) readBlock() error {
 	n, err := binary.ReadUvarint(a.body)
 	if err != nil {
 		return a.bodyErr(err, "a block's record count")
+	}
+	a.words = false
+	if a.h.Version >= 2 {
+		a.words, n = n&1 == 1, n>>1
 	}
 	if n == 0 || n > MaxBlockRecords {
 		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
@@ -244,46 +249,66 @@ func (a *applier) readBlock() error {
 
 // readRuns reads the block's difference bytes, written as runs of zeros
 // (nothing to add) and literals, and adds them onto the old bytes in the
-// block's add runs, which follow one another across records.
+// block's add runs, which follow one another across records. In a version
+// 2 block of word differences, the bytes of a whole aligned word are added
+// as one 64-bit number (see appendDiff): byte by byte with a carry, so the
+// word is never gathered, and a carry crosses into bytes whose difference
+// is zero.
 func (a *applier) readRuns() error {
 	var total uint64
 	for _, l := range a.lens {
 		total += uint64(l.add)
 	}
+	words := a.words
 	rec, in, off := 0, 0, 0 // record, offset in its add run, block offset of that run
-	// advance moves the cursor n bytes on, calling f on each piece of add
-	// run it passes, if f is not nil.
-	advance := func(n int, f func(dst []byte) error) error {
+	carry := uint(0)        // into the byte at the cursor, within a whole word
+	// step moves the cursor over the next n bytes of add runs, adding
+	// diff onto them (nil: differences of zero).
+	step := func(n int, diff []byte) {
 		for n > 0 {
 			l := a.lens[rec]
 			if in == int(l.add) {
 				off += int(l.add + l.extra)
-				rec, in = rec+1, 0
+				rec, in, carry = rec+1, 0, 0
 				continue
 			}
 			k := min(n, int(l.add)-in)
-			if f != nil {
-				if err := f(a.block[off+in : off+in+k]); err != nil {
-					return err
+			dst := a.block[off+in : off+in+k]
+			if !words {
+				for i := range diff[:min(k, len(diff))] {
+					dst[i] += diff[i]
 				}
+			} else {
+				// New-file offsets of this add run and of dst.
+				lo := a.written + int64(off)
+				hi, pos := lo+int64(l.add), lo+int64(in)
+				for i := range dst {
+					p := pos + int64(i)
+					if p&7 == 0 {
+						carry = 0
+					}
+					if diff == nil && carry == 0 {
+						break // zeros add nothing without a carry
+					}
+					d := uint(0)
+					if diff != nil {
+						d = uint(diff[i])
+					}
+					if w := p &^ 7; w < lo || w+8 > hi {
+						dst[i] += byte(d) // a partial word: byte differences
+						carry = 0
+						continue
+					}
+					s := uint(dst[i]) + d + carry
+					dst[i], carry = byte(s), s>>8
+				}
+			}
+			if diff != nil {
+				diff = diff[k:]
 			}
 			in += k
 			n -= k
 		}
-		return nil
-	}
-	addOn := func(dst []byte) error {
-		for len(dst) > 0 {
-			d := a.diffBuf[:min(len(dst), len(a.diffBuf))]
-			if _, err := io.ReadFull(a.body, d); err != nil {
-				return a.bodyErr(err, "difference bytes")
-			}
-			for i, b := range d {
-				dst[i] += b
-			}
-			dst = dst[len(d):]
-		}
-		return nil
 	}
 	for total > 0 {
 		zeros, err := binary.ReadUvarint(a.body)
@@ -297,9 +322,14 @@ func (a *applier) readRuns() error {
 		if zeros+lits == 0 || zeros > total || lits > total-zeros {
 			return fmt.Errorf("%w: difference runs of %d+%d bytes, %d are left of the block's add runs", ErrCorrupt, zeros, lits, total)
 		}
-		advance(int(zeros), nil)
-		if err := advance(int(lits), addOn); err != nil {
-			return err
+		step(int(zeros), nil)
+		for left := int(lits); left > 0; {
+			d := a.diffBuf[:min(left, len(a.diffBuf))]
+			if _, err := io.ReadFull(a.body, d); err != nil {
+				return a.bodyErr(err, "difference bytes")
+			}
+			step(len(d), d)
+			left -= len(d)
 		}
 		total -= zeros + lits
 	}

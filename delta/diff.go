@@ -44,6 +44,12 @@ func Diff(old, new []byte, w io.Writer, opts *DiffOptions) error {
 // for a 60 MB file) is not interrupted, only looked at before and after.
 // What was written to w until then is not a patch.
 func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions) error {
+	return diff(ctx, old, new, w, opts, Version)
+}
+
+// diff is DiffContext writing format version 1 or 2. Only tests write
+// version 1, to check that patches already in the field still apply.
+func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, version int) error {
 	if opts == nil {
 		opts = &DiffOptions{}
 	}
@@ -53,7 +59,7 @@ func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOp
 	if len(new) > DefaultMaxNewSize {
 		return fmt.Errorf("%w: new file is %d bytes, clients accept at most %d by default", ErrTooLarge, len(new), DefaultMaxNewSize)
 	}
-	h := Header{Version: Version, OldSize: int64(len(old)), OldHash: sha256.Sum256(old), NewSize: int64(len(new)), NewHash: sha256.Sum256(new)}
+	h := Header{Version: version, OldSize: int64(len(old)), OldHash: sha256.Sum256(old), NewSize: int64(len(new)), NewHash: sha256.Sum256(new)}
 	hb, err := h.MarshalBinary()
 	if err != nil {
 		return err
@@ -78,7 +84,7 @@ func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOp
 		enc.Close()
 		return err
 	}
-	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: &blockWriter{w: enc}}
+	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: &blockWriter{w: enc, v2: version >= 2}}
 	if err := d.run(); err != nil {
 		enc.Close()
 		return err

@@ -8,15 +8,15 @@
 // the result only if Apply returns nil: Apply checks the old file against
 // the header first, and the output's size and sha256 at the end.
 //
-// # Format, version 1
+// # Format, version 2
 //
 // A patch is a fixed header of HeaderSize (96) bytes, then a body.
 // Integers in the header are big-endian:
 //
 //	offset  size  field
 //	 0       8    magic "MOLTDIFF"
-//	 8       2    format version: 1
-//	10       2    flags: 0 (version 1 defines none)
+//	 8       2    format version: 2 (1 is still read, see below)
+//	10       2    flags: 0 (versions 1 and 2 define none)
 //	12       8    old size
 //	20      32    sha256 of the old file
 //	52       8    new size
@@ -28,7 +28,7 @@
 // of encoding/binary: uvarint for counts and lengths, zigzag varint for
 // seeks.
 //
-//	block   = uvarint(n) control×n diff extra
+//	block   = uvarint(2n+w) control×n diff extra
 //	control = varint(seek) uvarint(add) uvarint(extra)
 //	diff    = run… : the add bytes' differences, all the block's records
 //	          one after another, as runs
@@ -63,11 +63,31 @@
 // back, writes the output once, front to back, and holds one block
 // (BlockSize) and one zstd window (Window) whatever the file sizes. Grouping
 // the sections per block keeps most of what separate streams buy: on Go
-// binaries, about 5% smaller than records interleaved one by one. Writing
+// binaries, about 5% smaller than records interleaved one by one, and
+// within 0.5% of three whole streams compressed apart (measured on
+// pkgserver at adjacent commits: 722.8 kB against 726.6 kB). Writing
 // the differences as runs of zeros and literals saves another 3% on
 // versitygw 1.7 -> 1.8 and 28% on a pkgserver build whose code moved
 // little: the pure-Go zstd encoder spends much more on a sparse stream of
 // changed bytes than on the same changes counted out.
+//
+// Words are version 2's one change. What differs between two builds of a
+// Go program that match well is mostly pointers and offsets in tables,
+// many of which moved by the same amount. As bytes, a
+// carry from the low byte into the next makes their differences vary from
+// one pointer to the next; as words they repeat exactly, and zstd takes
+// repeats for almost nothing. On pkgserver at adjacent commits (28.5 MB)
+// words alone make the difference runs compress 24% smaller, and the patch
+// 23% smaller than version 1's (1.96% of the new file, where bsdiff makes
+// 2.01%). 64-bit words did slightly better than 32-bit ones (508 against
+// 513 kB of runs); 16-bit ones were worse (549 kB). But where code changed
+// byte by byte a word's borrow spreads one changed byte over those above
+// it: on versitygw 1.7 -> 1.8 words everywhere made the patch 1.2% larger.
+// So each block says which it holds, and Diff picks by compressing the
+// block's runs both ways: against version 1, pkgserver's patch is 22%
+// smaller (2.55% -> 1.98% of the new file) and versitygw's 1.3% (12.22%
+// -> 12.06%). Apply adds a word byte by byte with a carry, in place, so it
+// needs no more memory than for version 1.
 //
 // zstd replaces bzip2 because it decodes fast in pure Go with a bounded
 // window. The old file is hashed in the header, not trusted by name: a

@@ -11,9 +11,13 @@ import (
 // Magic opens every patch. It is not a version: Version is the field after it.
 const Magic = "MOLTDIFF"
 
-// Version is the format version this package writes and the only one it
-// reads.
-const Version = 1
+// Version is the format version this package writes. It reads this one
+// and version 1, which differs only in how difference bytes are added (see
+// the package doc): clients already in the field read only version 1.
+const Version = 2
+
+// minVersion is the oldest format version this package reads.
+const minVersion = 1
 
 // HeaderSize is the length of the fixed header that starts a patch.
 const HeaderSize = 96
@@ -74,7 +78,7 @@ func (h Header) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, HeaderSize)
 	b = append(b, Magic...)
 	b = binary.BigEndian.AppendUint16(b, uint16(h.Version))
-	b = binary.BigEndian.AppendUint16(b, 0) // flags: none defined in version 1
+	b = binary.BigEndian.AppendUint16(b, 0) // flags: none defined in versions 1 and 2
 	b = binary.BigEndian.AppendUint64(b, uint64(h.OldSize))
 	b = append(b, h.OldHash[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.NewSize))
@@ -100,16 +104,17 @@ func ReadHeader(r io.Reader) (Header, error) {
 	}
 	// The version is read before the checksum: a later version may lay out
 	// (and checksum) its header differently, and should get ErrVersion.
-	if v := binary.BigEndian.Uint16(b[8:]); v != Version {
-		return Header{}, fmt.Errorf("%w: version %d, this package reads %d", ErrVersion, v, Version)
+	v := binary.BigEndian.Uint16(b[8:])
+	if v < minVersion || v > Version {
+		return Header{}, fmt.Errorf("%w: version %d, this package reads %d to %d", ErrVersion, v, minVersion, Version)
 	}
 	if got, want := crc32.Checksum(b[:92], castagnoli), binary.BigEndian.Uint32(b[92:]); got != want {
 		return Header{}, fmt.Errorf("%w: header checksum %08x, want %08x", ErrCorrupt, got, want)
 	}
 	if f := binary.BigEndian.Uint16(b[10:]); f != 0 {
-		return Header{}, fmt.Errorf("%w: flags %#04x, version %d defines none", ErrVersion, f, Version)
+		return Header{}, fmt.Errorf("%w: flags %#04x, version %d defines none", ErrVersion, f, v)
 	}
-	h := Header{Version: Version}
+	h := Header{Version: int(v)}
 	oldSize, newSize := binary.BigEndian.Uint64(b[12:]), binary.BigEndian.Uint64(b[52:])
 	// 2^62 leaves every size and offset sum room in an int64; no file
 	// comes near it, and a header that says so is broken, not just large

@@ -58,7 +58,8 @@ func FuzzApply(f *testing.F) {
 
 // FuzzApplyBody is FuzzApply past the header's checksum and zstd's: the
 // fuzzer writes the decoded body, the blocks and records themselves, and
-// the size the header promises. The same rules hold.
+// the size the header promises (its top bit picks format version 1 or 2).
+// The same rules hold.
 func FuzzApplyBody(f *testing.F) {
 	for _, p := range [][2][]byte{{fuzzOld, fuzzNew}, {fuzzOld, fuzzNew[:3000]}, {nil, fuzzNew[:50]}} {
 		var patch bytes.Buffer
@@ -75,12 +76,14 @@ func FuzzApplyBody(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(body, uint32(len(p[1])), false)
+		f.Add(body, uint32(len(p[1]))|1<<31, false)
 	}
-	f.Add(rawBlock(2, []ctl{{7000, 200, 0}, {0, 0, 5}}, append(appendRuns(nil, make([]byte, 200)), 1, 2, 3, 4, 5)), uint32(205), true)
-	f.Add(rawBlock(1, []ctl{{-5, 1, 1}}, make([]byte, 2)), uint32(2), true)
+	f.Add(rawBlock(2, []ctl{{7000, 200, 0}, {0, 0, 5}}, append(appendRuns(nil, make([]byte, 200)), 1, 2, 3, 4, 5)), uint32(205)|1<<31, true)
+	f.Add(rawBlock(1, []ctl{{-5, 1, 1}}, make([]byte, 2)), uint32(2)|1<<31, true)
 	wantHash := sha256.Sum256(fuzzNew)
 	f.Fuzz(func(t *testing.T, body []byte, newSize uint32, trustOld bool) {
 		h := headerFor(fuzzOld, fuzzNew)
+		h.Version = 1 + int(newSize>>31) // both versions' difference rules
 		h.NewSize = int64(newSize % (4 * BlockSize))
 		if h.NewSize != int64(len(fuzzNew)) {
 			h.NewHash = sha256.Sum256(nil)

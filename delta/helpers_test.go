@@ -86,17 +86,30 @@ func edit(old []byte, edits int, seed uint64) []byte {
 }
 
 // roundTrip diffs old against new, applies the patch to old, checks the
-// result is new and returns the patch.
+// result is new and returns the patch. It does the same with a version 1
+// patch, which clients must still apply.
 func roundTrip(t *testing.T, old, new []byte) []byte {
 	t.Helper()
+	var v1 bytes.Buffer
+	if err := diff(context.Background(), old, new, &v1, nil, 1); err != nil {
+		t.Fatalf("diff, version 1: %v", err)
+	}
+	roundTripPatch(t, old, new, v1.Bytes())
 	var patch bytes.Buffer
 	if err := Diff(old, new, &patch, nil); err != nil {
 		t.Fatalf("Diff: %v", err)
 	}
+	roundTripPatch(t, old, new, patch.Bytes())
+	return patch.Bytes()
+}
+
+// roundTripPatch applies patch to old and checks the result is new.
+func roundTripPatch(t *testing.T, old, new, patch []byte) {
+	t.Helper()
 	var out bytes.Buffer
-	st, err := Apply(context.Background(), bytes.NewReader(old), bytes.NewReader(patch.Bytes()), &out, nil)
+	st, err := Apply(context.Background(), bytes.NewReader(old), bytes.NewReader(patch), &out, nil)
 	if err != nil {
-		t.Fatalf("Apply: %v", err)
+		t.Fatalf("Apply of a version %d patch: %v", patch[9], err)
 	}
 	if !bytes.Equal(out.Bytes(), new) {
 		t.Fatalf("Apply made %d bytes that differ from the %d bytes of new", out.Len(), len(new))
@@ -104,7 +117,6 @@ func roundTrip(t *testing.T, old, new []byte) []byte {
 	if st.Copied+st.Extra != int64(len(new)) || st.Header.NewSize != int64(len(new)) {
 		t.Fatalf("stats %+v do not add up to %d bytes", st, len(new))
 	}
-	return patch.Bytes()
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

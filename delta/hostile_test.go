@@ -22,7 +22,7 @@ type ctl struct {
 // rawBlock encodes a block: the record count n, the controls, then payload
 // (the difference and extra sections) exactly as given.
 func rawBlock(n uint64, ctls []ctl, payload []byte) []byte {
-	b := binary.AppendUvarint(nil, n)
+	b := binary.AppendUvarint(nil, n<<1) // version 2: byte differences
 	for _, c := range ctls {
 		b = binary.AppendVarint(b, c.seek)
 		b = binary.AppendUvarint(b, c.add)
@@ -143,7 +143,8 @@ func TestHostilePatches(t *testing.T) {
 		{"empty record", h, rawBlock(2, []ctl{{0, 0, 0}, {100, 100, 6}}, nil), ErrCorrupt, "empty"},
 		{"block of no records", h, rawBlock(0, nil, nil), ErrCorrupt, "0 records"},
 		{"block of too many records", big, rawBlock(MaxBlockRecords+1, nil, nil), ErrCorrupt, "records"},
-		{"varint past 64 bits", h, append([]byte{1}, bytes.Repeat([]byte{0xff}, 11)...), ErrCorrupt, "decoding"},
+		{"word block of no records", h, []byte{1}, ErrCorrupt, "0 records"},
+		{"varint past 64 bits", h, append([]byte{2}, bytes.Repeat([]byte{0xff}, 11)...), ErrCorrupt, "decoding"},
 		{"empty body", h, nil, ErrCorrupt, "truncated"},
 		{"truncated controls", h, good[:3], ErrCorrupt, "truncated"},
 		{"truncated extra bytes", h, good[:len(good)-1], ErrCorrupt, "truncated"},
@@ -224,7 +225,7 @@ func TestHeaderChecks(t *testing.T) {
 		{"short", hb[:50], ErrCorrupt},
 		{"empty", nil, ErrCorrupt},
 		{"magic", mod(func(b []byte) { b[0] = 'X' }, true), ErrCorrupt},
-		{"version 2", mod(func(b []byte) { b[9] = 2 }, true), ErrVersion},
+		{"version 3", mod(func(b []byte) { b[9] = 3 }, true), ErrVersion},
 		{"version 0", mod(func(b []byte) { b[9] = 0 }, true), ErrVersion},
 		{"a flag", mod(func(b []byte) { b[11] = 1 }, true), ErrVersion},
 		{"checksum", mod(func(b []byte) { b[30] ^= 4 }, false), ErrCorrupt},

@@ -363,7 +363,9 @@ func cachedPatch(path, from, to string) (patchFile, bool) {
 	}
 	defer f.Close()
 	h, err := delta.ReadHeader(f)
-	if err != nil || hex.EncodeToString(h.OldHash[:]) != from || hex.EncodeToString(h.NewHash[:]) != to {
+	// A patch in an older format is remade: it still applies, but the
+	// current format is smaller.
+	if err != nil || h.Version != delta.Version || hex.EncodeToString(h.OldHash[:]) != from || hex.EncodeToString(h.NewHash[:]) != to {
 		return patchFile{}, false
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
