@@ -34,15 +34,17 @@ type Stats struct {
 	Extra   int64 // new bytes taken literally from the patch
 }
 
-// readBuf is the size of the buffered reader over the decoded body and of
-// the buffer that difference bytes pass through: 64 KiB keeps the calls
-// into the decoder few, and is small next to Window and BlockSize.
+// readBuf is the size of the buffered reader over the decoded body: 64 KiB
+// keeps the calls into the decoder few, and is small next to Window and
+// BlockSize.
 const readBuf = 64 << 10
 
 // Apply reads a patch made by Diff, checks that old is the file it starts
 // from (unless opts.TrustOld), and writes the new file to out strictly
 // sequentially, reading old only through ReadAt. Memory is constant, about
-// Window + BlockSize + 300 KiB whatever the file sizes.
+// Window + 2×BlockSize + 1 MiB whatever the file sizes (the second block
+// holds its differences, the last MiB what the modes learned and the
+// table of records).
 //
 // Apply never writes more than the header's NewSize to out, and checks the
 // size and sha256 of what it wrote against the header at the end. Until it
@@ -89,11 +91,12 @@ func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer,
 	defer dec.Close()
 	a := applier{
 		ctx: ctx, old: old, out: out, h: h, st: &st, src: src,
-		body:    bufio.NewReaderSize(dec, readBuf),
-		hash:    sha256.New(),
-		block:   make([]byte, BlockSize),
-		diffBuf: make([]byte, readBuf),
-		lens:    make([]recordLens, 0, MaxBlockRecords),
+		body:  bufio.NewReaderSize(dec, readBuf),
+		hash:  sha256.New(),
+		block: make([]byte, BlockSize),
+		diffs: make([]byte, BlockSize),
+		pred:  new(predictor),
+		lens:  make([]recordLens, 0, MaxBlockRecords),
 	}
 	if err := a.run(); err != nil {
 		return st, err
@@ -131,16 +134,20 @@ type applier struct {
 	body    *bufio.Reader
 	hash    hash.Hash
 	block   []byte       // the output of the current block
-	diffBuf []byte       // difference bytes on their way into block
+	diffs   []byte       // the differences of the current block's add bytes
 	lens    []recordLens // the current block's records
-	words   bool         // the current block's differences are of words
+	pred    *predictor   // what the blocks so far taught the modes
 	written int64        // output bytes made and written
 	oldPos  int64
 }
 
 // recordLens is what the second and third passes over a block need of each
-// record. uint32 is plenty: no record exceeds BlockSize.
-type recordLens struct{ add, extra uint32 }
+// record: its lengths (uint32 is plenty: no record exceeds BlockSize) and
+// where its add bytes start in the old file.
+type recordLens struct {
+	add, extra uint32
+	oldPos     int64
+}
 
 func (a *applier) run() error {
 	for a.written < a.h.NewSize {
@@ -180,15 +187,14 @@ func (a *applier) readBlock() error {
 	if err != nil {
 		return a.bodyErr(err, "a block's record count")
 	}
-	a.words = false
-	if a.h.Version >= 2 {
-		a.words, n = n&1 == 1, n>>1
-	}
+	modes := uint64(modesOf(a.h.Version))
+	m := mode(n % modes)
+	n /= modes
 	if n == 0 || n > MaxBlockRecords {
 		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
 	}
 	room := uint64(min(BlockSize, a.h.NewSize-a.written))
-	size := uint64(0)
+	size, adds := uint64(0), uint64(0)
 	a.lens = a.lens[:0]
 	for range n {
 		seek, err := binary.ReadVarint(a.body)
@@ -221,18 +227,23 @@ func (a *applier) readBlock() error {
 		if err := a.readOld(a.block[size:size+add], a.oldPos); err != nil {
 			return err
 		}
+		a.lens = append(a.lens, recordLens{uint32(add), uint32(extra), a.oldPos})
 		a.oldPos += int64(add)
+		adds += add
 		size += add + extra
-		a.lens = append(a.lens, recordLens{uint32(add), uint32(extra)})
 		a.st.Records++
 		a.st.Copied += int64(add)
 		a.st.Extra += int64(extra)
 	}
-	if err := a.readRuns(); err != nil {
+	if err := a.readRuns(int(adds)); err != nil {
 		return err
 	}
-	off := 0
+	// Each record's old bytes, already in place, become its new bytes
+	// with its differences; then its extra bytes follow them.
+	off, d := 0, a.diffs
 	for _, l := range a.lens {
+		a.pred.convert(m, a.block[off:off+int(l.add)], d[:l.add], l.oldPos, a.written+int64(off), true)
+		d = d[l.add:]
 		off += int(l.add)
 		if _, err := io.ReadFull(a.body, a.block[off:off+int(l.extra)]); err != nil {
 			return a.bodyErr(err, "extra bytes")
@@ -248,69 +259,12 @@ func (a *applier) readBlock() error {
 }
 
 // readRuns reads the block's difference bytes, written as runs of zeros
-// (nothing to add) and literals, and adds them onto the old bytes in the
-// block's add runs, which follow one another across records. In a version
-// 2 block of word differences, the bytes of a whole aligned word are added
-// as one 64-bit number (see appendDiff): byte by byte with a carry, so the
-// word is never gathered, and a carry crosses into bytes whose difference
-// is zero.
-func (a *applier) readRuns() error {
-	var total uint64
-	for _, l := range a.lens {
-		total += uint64(l.add)
-	}
-	words := a.words
-	rec, in, off := 0, 0, 0 // record, offset in its add run, block offset of that run
-	carry := uint(0)        // into the byte at the cursor, within a whole word
-	// step moves the cursor over the next n bytes of add runs, adding
-	// diff onto them (nil: differences of zero).
-	step := func(n int, diff []byte) {
-		for n > 0 {
-			l := a.lens[rec]
-			if in == int(l.add) {
-				off += int(l.add + l.extra)
-				rec, in, carry = rec+1, 0, 0
-				continue
-			}
-			k := min(n, int(l.add)-in)
-			dst := a.block[off+in : off+in+k]
-			if !words {
-				for i := range diff[:min(k, len(diff))] {
-					dst[i] += diff[i]
-				}
-			} else {
-				// New-file offsets of this add run and of dst.
-				lo := a.written + int64(off)
-				hi, pos := lo+int64(l.add), lo+int64(in)
-				for i := range dst {
-					p := pos + int64(i)
-					if p&7 == 0 {
-						carry = 0
-					}
-					if diff == nil && carry == 0 {
-						break // zeros add nothing without a carry
-					}
-					d := uint(0)
-					if diff != nil {
-						d = uint(diff[i])
-					}
-					if w := p &^ 7; w < lo || w+8 > hi {
-						dst[i] += byte(d) // a partial word: byte differences
-						carry = 0
-						continue
-					}
-					s := uint(dst[i]) + d + carry
-					dst[i], carry = byte(s), s>>8
-				}
-			}
-			if diff != nil {
-				diff = diff[k:]
-			}
-			in += k
-			n -= k
-		}
-	}
-	for total > 0 {
+// and literals, into diffs: one difference for each byte of the block's
+// add runs, which follow one another across records.
+func (a *applier) readRuns(total int) error {
+	d := a.diffs[:total]
+	clear(d)
+	for at := 0; at < total; {
 		zeros, err := binary.ReadUvarint(a.body)
 		if err != nil {
 			return a.bodyErr(err, "a run of zero differences")
@@ -319,19 +273,15 @@ func (a *applier) readRuns() error {
 		if err != nil {
 			return a.bodyErr(err, "a run of literal differences")
 		}
-		if zeros+lits == 0 || zeros > total || lits > total-zeros {
-			return fmt.Errorf("%w: difference runs of %d+%d bytes, %d are left of the block's add runs", ErrCorrupt, zeros, lits, total)
+		left := uint64(total - at)
+		if zeros+lits == 0 || zeros > left || lits > left-zeros {
+			return fmt.Errorf("%w: difference runs of %d+%d bytes, %d are left of the block's add runs", ErrCorrupt, zeros, lits, left)
 		}
-		step(int(zeros), nil)
-		for left := int(lits); left > 0; {
-			d := a.diffBuf[:min(left, len(a.diffBuf))]
-			if _, err := io.ReadFull(a.body, d); err != nil {
-				return a.bodyErr(err, "difference bytes")
-			}
-			step(len(d), d)
-			left -= len(d)
+		at += int(zeros)
+		if _, err := io.ReadFull(a.body, d[at:at+int(lits)]); err != nil {
+			return a.bodyErr(err, "difference bytes")
 		}
-		total -= zeros + lits
+		at += int(lits)
 	}
 	return nil
 }

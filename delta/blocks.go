@@ -14,23 +14,40 @@ import (
 // compresses about 5% better than records interleaved one by one, while
 // the applier still holds only one block.
 type blockWriter struct {
-	w                io.Writer
-	v2               bool // version 2: each block picks byte or word differences
-	est              *zstd.Encoder
-	pos              int64 // new-file offset of the pending block's first byte
-	ctl, diff, extra []byte
-	wdiff, wruns     []byte // the block's differences as words, and as runs
-	estBuf           []byte
-	runs             []byte // diff as appendRuns writes it
-	records, size    int
-	varint           [binary.MaxVarintLen64]byte
+	w       io.Writer
+	modes   int // how many modes the format version has (modesOf)
+	est     *zstd.Encoder
+	pos     int64 // new-file offset of the pending block's first byte
+	ctl     []byte
+	extra   []byte
+	pending []pendingAdd // the block's add runs
+	size    int          // output bytes of the pending block
+	records int
+
+	// What the modes have learned from the blocks written so far, and a
+	// scratch copy for trying a mode on the pending block.
+	learned, trial, best *predictor
+	x, runs, bestRuns    []byte
+	estBuf               []byte
 }
 
-// record adds one record: a seek, the differences of nw from old (of equal
-// length), and extra bytes. A record that does not fit the block's room is
-// split; the pieces after the first seek nowhere, since old's position
-// already follows the first piece's add bytes.
-func (b *blockWriter) record(seek int, old, nw, extra []byte) error {
+// pendingAdd is one record's add run in the pending block: the old and new
+// bytes it pairs, and where each starts in its file.
+type pendingAdd struct {
+	old, new       []byte
+	oldPos, newPos int64
+}
+
+func newBlockWriter(w io.Writer, version int) *blockWriter {
+	return &blockWriter{w: w, modes: modesOf(version), learned: new(predictor), trial: new(predictor), best: new(predictor)}
+}
+
+// record adds one record: a seek, the add bytes nw paired with old (of
+// equal length, starting at oldPos in the old file), and extra bytes. A
+// record that does not fit the block's room is split; the pieces after the
+// first seek nowhere, since old's position already follows the first
+// piece's add bytes.
+func (b *blockWriter) record(seek int, oldPos int64, old, nw, extra []byte) error {
 	for len(nw) > 0 || len(extra) > 0 {
 		room := BlockSize - b.size
 		a := min(len(nw), room)
@@ -38,12 +55,12 @@ func (b *blockWriter) record(seek int, old, nw, extra []byte) error {
 		b.ctl = binary.AppendVarint(b.ctl, int64(seek))
 		b.ctl = binary.AppendUvarint(b.ctl, uint64(a))
 		b.ctl = binary.AppendUvarint(b.ctl, uint64(e))
-		b.diff = appendDiff(b.diff, old[:a], nw[:a], b.pos+int64(b.size), false)
-		if b.v2 {
-			b.wdiff = appendDiff(b.wdiff, old[:a], nw[:a], b.pos+int64(b.size), true)
+		if a > 0 {
+			b.pending = append(b.pending, pendingAdd{old: old[:a], new: nw[:a], oldPos: oldPos, newPos: b.pos + int64(b.size)})
 		}
 		b.extra = append(b.extra, extra[:e]...)
 		old, nw, extra = old[a:], nw[a:], extra[e:]
+		oldPos += int64(a)
 		seek = 0
 		b.records++
 		b.size += a + e
@@ -56,33 +73,48 @@ func (b *blockWriter) record(seek int, old, nw, extra []byte) error {
 	return nil
 }
 
-// flush writes the pending block, if any.
+// flush writes the pending block, if any, in the mode whose difference
+// runs compress smallest. Which mode pays depends on what the block holds:
+// bytes on code whose bytes changed one by one, words on tables of moved
+// pointers (a word's borrow spreads a changed byte over the bytes above
+// it, so neither wins everywhere), code on machine code whose calls and
+// addresses moved, tables on Go's tables of 32-bit offsets. Which is
+// smallest is told by compressing each alone at a fast level.
 func (b *blockWriter) flush() error {
 	if b.records == 0 {
 		return nil
 	}
-	count := uint64(b.records)
-	b.runs = appendRuns(b.runs[:0], b.diff)
-	if b.v2 {
-		// The low bit of the count says which differences the block
-		// holds: words pay on tables of moved pointers, bytes on code
-		// whose bytes changed one by one (a word's borrow spreads a
-		// changed byte over the bytes above it). Which compresses
-		// smaller is told by compressing both, alone, at a fast level.
-		count <<= 1
-		b.wruns = appendRuns(b.wruns[:0], b.wdiff)
-		if b.estimate(b.wruns) < b.estimate(b.runs) {
-			count |= 1
-			b.runs, b.wruns = b.wruns, b.runs
+	chosen, bestSize := mode(0), -1
+	for m := range mode(b.modes) {
+		*b.trial = *b.learned
+		b.x = b.x[:0]
+		for _, r := range b.pending {
+			at := len(b.x)
+			b.x = append(b.x, r.new...)
+			b.trial.convert(m, r.old, b.x[at:], r.oldPos, r.newPos, false)
+		}
+		b.runs = appendRuns(b.runs[:0], b.x)
+		if b.modes == 1 {
+			b.bestRuns, b.runs = b.runs, b.bestRuns
+			break
+		}
+		size := b.estimate(b.runs)
+		if bestSize < 0 || size < bestSize {
+			chosen, bestSize = m, size
+			b.bestRuns, b.runs = b.runs, b.bestRuns
+			b.best, b.trial = b.trial, b.best
 		}
 	}
-	n := binary.PutUvarint(b.varint[:], count)
-	for _, p := range [][]byte{b.varint[:n], b.ctl, b.runs, b.extra} {
+	if b.modes > 1 {
+		b.learned, b.best = b.best, b.learned
+	}
+	count := uint64(b.records)*uint64(b.modes) + uint64(chosen)
+	for _, p := range [][]byte{binary.AppendUvarint(nil, count), b.ctl, b.bestRuns, b.extra} {
 		if _, err := b.w.Write(p); err != nil {
 			return err
 		}
 	}
-	b.ctl, b.diff, b.extra, b.wdiff = b.ctl[:0], b.diff[:0], b.extra[:0], b.wdiff[:0]
+	b.ctl, b.extra, b.pending = b.ctl[:0], b.extra[:0], b.pending[:0]
 	b.pos += int64(b.size)
 	b.records, b.size = 0, 0
 	return nil
@@ -95,28 +127,6 @@ func (b *blockWriter) estimate(p []byte) int {
 	}
 	b.estBuf = b.est.EncodeAll(p, b.estBuf[:0])
 	return len(b.estBuf)
-}
-
-// appendDiff appends the differences of nw from old (of equal length),
-// whose first byte is at new-file offset pos. In version 1 each is a byte
-// difference. In version 2 (words) every 8 bytes that start at a multiple
-// of 8 in the new file and lie wholly inside nw are one little-endian
-// 64-bit difference, mod 2^64; the bytes of the partial words at either end
-// are byte differences. A Go binary's changed bytes are mostly pointers and
-// offsets that moved by the same amount: as words their differences repeat
-// exactly, as bytes a carry into the next byte makes them vary.
-func appendDiff(dst, old, nw []byte, pos int64, words bool) []byte {
-	for i := 0; i < len(nw); {
-		if words && (pos+int64(i))&7 == 0 && i+8 <= len(nw) {
-			d := binary.LittleEndian.Uint64(nw[i:]) - binary.LittleEndian.Uint64(old[i:])
-			dst = binary.LittleEndian.AppendUint64(dst, d)
-			i += 8
-			continue
-		}
-		dst = append(dst, nw[i]-old[i])
-		i++
-	}
-	return dst
 }
 
 // appendRuns writes difference bytes as runs: a count of zero bytes, a

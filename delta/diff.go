@@ -47,8 +47,8 @@ func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOp
 	return diff(ctx, old, new, w, opts, Version)
 }
 
-// diff is DiffContext writing format version 1 or 2. Only tests write
-// version 1, to check that patches already in the field still apply.
+// diff is DiffContext writing format version 1, 2 or 3. Only tests write
+// the older ones, to check that patches already in the field still apply.
 func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, version int) error {
 	if opts == nil {
 		opts = &DiffOptions{}
@@ -84,7 +84,7 @@ func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, 
 		enc.Close()
 		return err
 	}
-	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: &blockWriter{w: enc, v2: version >= 2}}
+	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: newBlockWriter(enc, version)}
 	if err := d.run(); err != nil {
 		enc.Close()
 		return err
@@ -230,7 +230,7 @@ func (d *differ) record(from, at, add, extra int) error {
 		seek = from - d.oldPos
 		d.oldPos = from + add
 	}
-	return d.blocks.record(seek, d.old[from:from+add], d.new[at:at+add], d.new[at+add:at+add+extra])
+	return d.blocks.record(seek, int64(from), d.old[from:from+add], d.new[at:at+add], d.new[at+add:at+add+extra])
 }
 
 // search finds the longest prefix of target (up to maxMatch bytes) that

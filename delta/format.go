@@ -12,9 +12,10 @@ import (
 const Magic = "MOLTDIFF"
 
 // Version is the format version this package writes. It reads this one
-// and version 1, which differs only in how difference bytes are added (see
-// the package doc): clients already in the field read only version 1.
-const Version = 2
+// and versions 1 and 2, which differ only in how difference bytes are
+// added (see the package doc): clients built before version 3 refuse its
+// patches with ErrVersion and take the full download.
+const Version = 3
 
 // minVersion is the oldest format version this package reads.
 const minVersion = 1
@@ -31,15 +32,15 @@ const HeaderSize = 96
 const Window = 1 << 20
 
 // BlockSize is the most output one block of records may make. Apply holds
-// one block of output while it fills it in three passes, so this is
-// Apply's other large buffer. On versitygw 1.7 -> 1.8, 64 KiB blocks made
+// one block of output and one of its differences while it fills it, so
+// these are Apply's other large buffers. On versitygw 1.7 -> 1.8, 64 KiB blocks made
 // 3% larger patches than 1 MiB, and 4 MiB blocks 1% smaller ones for three
 // times the memory.
 const BlockSize = 1 << 20
 
 // MaxBlockRecords is the most records one block may hold. Apply keeps the
-// two lengths of each record of a block (8 bytes), so this bounds that
-// table at 128 KiB. Go binaries average about 5000 records per MiB; dense
+// two lengths and the old position of each record of a block (16 bytes),
+// so this bounds that table at 256 KiB. Go binaries average about 5000 records per MiB; dense
 // regions go higher and then just get shorter blocks.
 const MaxBlockRecords = 1 << 14
 
@@ -78,7 +79,7 @@ func (h Header) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, HeaderSize)
 	b = append(b, Magic...)
 	b = binary.BigEndian.AppendUint16(b, uint16(h.Version))
-	b = binary.BigEndian.AppendUint16(b, 0) // flags: none defined in versions 1 and 2
+	b = binary.BigEndian.AppendUint16(b, 0) // flags: none defined in versions 1 to 3
 	b = binary.BigEndian.AppendUint64(b, uint64(h.OldSize))
 	b = append(b, h.OldHash[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.NewSize))

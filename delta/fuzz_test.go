@@ -58,7 +58,8 @@ func FuzzApply(f *testing.F) {
 
 // FuzzApplyBody is FuzzApply past the header's checksum and zstd's: the
 // fuzzer writes the decoded body, the blocks and records themselves, and
-// the size the header promises (its top bit picks format version 1 or 2).
+// the size the header promises (its top two bits pick the format version,
+// 1 to Version).
 // The same rules hold.
 func FuzzApplyBody(f *testing.F) {
 	for _, p := range [][2][]byte{{fuzzOld, fuzzNew}, {fuzzOld, fuzzNew[:3000]}, {nil, fuzzNew[:50]}} {
@@ -75,15 +76,21 @@ func FuzzApplyBody(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(body, uint32(len(p[1])), false)
-		f.Add(body, uint32(len(p[1]))|1<<31, false)
+		f.Add(body, uint32(len(p[1]))|(Version-1)<<30, false)
 	}
-	f.Add(rawBlock(2, []ctl{{7000, 200, 0}, {0, 0, 5}}, append(appendRuns(nil, make([]byte, 200)), 1, 2, 3, 4, 5)), uint32(205)|1<<31, true)
-	f.Add(rawBlock(1, []ctl{{-5, 1, 1}}, make([]byte, 2)), uint32(2)|1<<31, true)
+	v3 := uint32(Version-1) << 30
+	f.Add(rawBlock(2, []ctl{{7000, 200, 0}, {0, 0, 5}}, append(appendRuns(nil, make([]byte, 200)), 1, 2, 3, 4, 5)), 205|v3, true)
+	f.Add(rawBlock(1, []ctl{{-5, 1, 1}}, make([]byte, 2)), 2|v3, true)
+	// Blocks in each mode, over old bytes full of the opcodes the code
+	// mode looks for, with differences that are not zero.
+	for m := range modes {
+		runs := appendRuns(nil, bytes.Repeat([]byte{1, 0, 0, 0, 0, 2, 0xE8}, 40))
+		f.Add(rawBlockIn(m, 1, []ctl{{100, 280, 0}}, runs), 280|v3, false)
+	}
 	wantHash := sha256.Sum256(fuzzNew)
 	f.Fuzz(func(t *testing.T, body []byte, newSize uint32, trustOld bool) {
 		h := headerFor(fuzzOld, fuzzNew)
-		h.Version = 1 + int(newSize>>31) // both versions' difference rules
+		h.Version = 1 + int(newSize>>30)%Version // every version's difference rules
 		h.NewSize = int64(newSize % (4 * BlockSize))
 		if h.NewSize != int64(len(fuzzNew)) {
 			h.NewHash = sha256.Sum256(nil)

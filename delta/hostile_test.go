@@ -19,10 +19,16 @@ type ctl struct {
 	add, extra uint64
 }
 
-// rawBlock encodes a block: the record count n, the controls, then payload
-// (the difference and extra sections) exactly as given.
+// rawBlock encodes a block of byte differences: the record count n, the
+// controls, then payload (the difference and extra sections) exactly as
+// given.
 func rawBlock(n uint64, ctls []ctl, payload []byte) []byte {
-	b := binary.AppendUvarint(nil, n<<1) // version 2: byte differences
+	return rawBlockIn(modeBytes, n, ctls, payload)
+}
+
+// rawBlockIn is rawBlock in mode m (of the current Version).
+func rawBlockIn(m mode, n uint64, ctls []ctl, payload []byte) []byte {
+	b := binary.AppendUvarint(nil, n*uint64(modesOf(Version))+uint64(m))
 	for _, c := range ctls {
 		b = binary.AppendVarint(b, c.seek)
 		b = binary.AppendUvarint(b, c.add)
@@ -144,7 +150,7 @@ func TestHostilePatches(t *testing.T) {
 		{"block of no records", h, rawBlock(0, nil, nil), ErrCorrupt, "0 records"},
 		{"block of too many records", big, rawBlock(MaxBlockRecords+1, nil, nil), ErrCorrupt, "records"},
 		{"word block of no records", h, []byte{1}, ErrCorrupt, "0 records"},
-		{"varint past 64 bits", h, append([]byte{2}, bytes.Repeat([]byte{0xff}, 11)...), ErrCorrupt, "decoding"},
+		{"varint past 64 bits", h, append([]byte{byte(modesOf(Version))}, bytes.Repeat([]byte{0xff}, 11)...), ErrCorrupt, "decoding"},
 		{"empty body", h, nil, ErrCorrupt, "truncated"},
 		{"truncated controls", h, good[:3], ErrCorrupt, "truncated"},
 		{"truncated extra bytes", h, good[:len(good)-1], ErrCorrupt, "truncated"},
@@ -225,7 +231,7 @@ func TestHeaderChecks(t *testing.T) {
 		{"short", hb[:50], ErrCorrupt},
 		{"empty", nil, ErrCorrupt},
 		{"magic", mod(func(b []byte) { b[0] = 'X' }, true), ErrCorrupt},
-		{"version 3", mod(func(b []byte) { b[9] = 3 }, true), ErrVersion},
+		{"the next version", mod(func(b []byte) { b[9] = Version + 1 }, true), ErrVersion},
 		{"version 0", mod(func(b []byte) { b[9] = 0 }, true), ErrVersion},
 		{"a flag", mod(func(b []byte) { b[11] = 1 }, true), ErrVersion},
 		{"checksum", mod(func(b []byte) { b[30] ^= 4 }, false), ErrCorrupt},

@@ -1,0 +1,214 @@
+package delta
+
+import "encoding/binary"
+
+// A mode is how one block writes the differences of its add bytes from the
+// old bytes they start from. Diff tries every mode the format version
+// allows on each block and keeps the one that compresses smallest; Apply
+// reads the block's mode from its record count (see the package doc).
+type mode uint8
+
+const (
+	modeBytes  mode = iota // each new byte minus its old byte (version 1)
+	modeWords              // aligned 64-bit words minus their old words (version 2)
+	modeCode               // x86-64 rel32 fields predicted from moved targets (version 3)
+	modeTables             // aligned 32-bit words predicted from moved values (version 3)
+	modes                  // how many there are
+)
+
+// modesOf is how many modes a format version has: its blocks' record
+// counts carry the mode in their low bits (none in version 1, one bit in
+// version 2, two in version 3).
+func modesOf(version int) int {
+	switch version {
+	case 1:
+		return 1
+	case 2:
+		return 2
+	}
+	return int(modes)
+}
+
+// shiftBits is the granularity of what a predictor learns: the targets (or
+// values) in one 4 KiB stretch of the old file moved by the same amount.
+// Go's linker lays out functions and data symbol by symbol, so a change
+// shifts whole stretches; on pkgserver at adjacent commits, 4 KiB made
+// code's differences 11 kB where 256 bytes made 24 kB and 16 KiB 10.5 kB,
+// and 32-bit table words 53 kB where 256 bytes made 61 kB.
+const shiftBits = 12
+
+// shiftSlots is the size of each table of learned shifts, direct-mapped:
+// 64 Ki slots of 4 KiB cover 256 MiB of targets before two stretches share
+// a slot (which costs only a worse guess), in 256 KiB a table.
+const shiftSlots = 1 << 16
+
+// predictor is what modeCode and modeTables have learned so far in a
+// patch: for each stretch of targets (or values), how far it last moved.
+// Diff and Apply keep one each, updated by the same blocks in the same
+// order, so their guesses agree; the difference stored for a field is the
+// new value minus the guess, zero whenever the guess is right.
+type predictor struct {
+	code   [shiftSlots]uint32 // rel32 targets: new target - old target
+	tables [shiftSlots]uint32 // 32-bit words: new value - old value
+}
+
+// ripOps are the opcodes (after any prefix) whose ModRM byte may address
+// memory relative to the instruction (mod 00, r/m 101: ModRM&0xC7 == 5),
+// followed by a 32-bit displacement. They are the ones found before
+// changed displacements in Go's amd64 code: LEA, MOV, CMP, MOVZX, the SSE
+// moves, and the immediate groups; a byte taken for one by mistake only
+// makes a worse guess.
+var ripOps = [256]bool{
+	0x10: true, 0x11: true, 0x28: true, 0x29: true, 0x2E: true, 0x38: true, 0x39: true, 0x3A: true,
+	0x3B: true, 0x63: true, 0x6F: true, 0x7F: true, 0x80: true, 0x81: true, 0x83: true, 0x84: true,
+	0x85: true, 0x88: true, 0x89: true, 0x8B: true, 0x8D: true, 0xB6: true, 0xB7: true, 0xC6: true,
+	0xC7: true, 0xF7: true, 0xFF: true,
+}
+
+// opensField tells the bytes that may open an instruction with a rel32
+// field: E8, E9, 0F, and ripOps. Every other byte is passed over at once.
+var opensField = func() (t [256]bool) {
+	t[0xE8], t[0xE9], t[0x0F] = true, true, true
+	for b, ok := range ripOps {
+		t[b] = t[b] || ok
+	}
+	return t
+}()
+
+// codeField returns where the rel32 field of an instruction starting at
+// old[i] begins, or -1 if old[i] starts none that fits in old. It reads
+// old only: Diff and Apply both have those bytes, so they find the same
+// fields, whether or not they are really instructions.
+func codeField(old []byte, i int) int {
+	n := len(old)
+	switch b := old[i]; {
+	case (b == 0xE8 || b == 0xE9) && i+5 <= n: // CALL, JMP rel32
+		return i + 1
+	case b == 0x0F && i+6 <= n && old[i+1]&0xF0 == 0x80: // Jcc rel32
+		return i + 2
+	case ripOps[b] && i+6 <= n && old[i+1]&0xC7 == 0x05: // op ModRM disp32(RIP)
+		return i + 2
+	}
+	return -1
+}
+
+// convert turns the add bytes of one record into differences, or back.
+// To encode (decode false), x holds the new bytes and becomes their
+// differences from old. To decode, x holds the differences and old becomes
+// the new bytes, in place: each old byte is read before it is written, and
+// what decides a mode's fields is read ahead of the writing. old starts at
+// oldPos in the old file; the record's output starts at newPos in the new
+// file. It is the one definition of every mode, for Diff and Apply alike.
+func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode bool) {
+	if decode && (m == modeBytes || m == modeWords) {
+		addWordsOrBytes(m, old, x, newPos)
+		return
+	}
+	n := len(x)
+	old = old[:n]
+	// Bytes that are no mode's fields are byte differences.
+	sub := func(from, to int) {
+		if decode {
+			addWordsOrBytes(modeBytes, old[from:to], x[from:to], 0)
+			return
+		}
+		for i := from; i < to; i++ {
+			x[i] -= old[i]
+		}
+	}
+	// field32 turns the 32-bit field at i into its difference from guess,
+	// or back, and returns the field's new value.
+	field32 := func(i int, guess uint32) uint32 {
+		if decode {
+			v := guess + binary.LittleEndian.Uint32(x[i:])
+			binary.LittleEndian.PutUint32(old[i:], v)
+			return v
+		}
+		v := binary.LittleEndian.Uint32(x[i:])
+		binary.LittleEndian.PutUint32(x[i:], v-guess)
+		return v
+	}
+	switch m {
+	case modeBytes:
+		sub(0, n)
+	case modeWords:
+		// Words start at multiples of 8 in the new file and lie wholly in
+		// the record; the bytes of partial words at either end are bytes.
+		i := min(int(-newPos&7), n)
+		sub(0, i)
+		for ; i+8 <= n; i += 8 {
+			binary.LittleEndian.PutUint64(x[i:], binary.LittleEndian.Uint64(x[i:])-binary.LittleEndian.Uint64(old[i:]))
+		}
+		sub(i, n)
+	case modeCode:
+		// A rel32 field points at its instruction's end plus its value.
+		// The target, counted from the field in the old file, picks a
+		// slot; the guess is that the target moved as its stretch last
+		// did, and the new field points there from the field's new place.
+		done := 0 // bytes before done are converted
+		for i := 0; i < len(old); i++ {
+			if !opensField[old[i]] {
+				continue
+			}
+			f := codeField(old, i)
+			if f < 0 {
+				continue
+			}
+			sub(done, f)
+			target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
+			slot := &p.code[(target>>shiftBits)%shiftSlots]
+			at := uint32(newPos + int64(f))
+			v := field32(f, target+*slot-at)
+			*slot = at + v - target
+			i, done = f+3, f+4 // and i++
+		}
+		sub(done, n)
+	case modeTables:
+		// Go's tables (pclntab's offsets, type and name offsets) hold
+		// 32-bit values that moved by the same amount as their neighbours:
+		// the value picks a slot, and the guess is that it moved as that
+		// slot's values last did.
+		i := min(int(-newPos&3), n)
+		sub(0, i)
+		for ; i+4 <= n; i += 4 {
+			o := binary.LittleEndian.Uint32(old[i:])
+			slot := &p.tables[(o>>shiftBits)%shiftSlots]
+			v := field32(i, o+*slot)
+			*slot = v - o
+		}
+		sub(i, n)
+	}
+}
+
+// addWordsOrBytes decodes modes 0 and 1, which learn nothing: it adds the
+// differences x onto old, in place. Most differences are zero, so it goes
+// eight at a time and skips the zero ones; eight byte differences are
+// added at once without carries between them (the high bit of each byte
+// apart), and a word's as one number.
+func addWordsOrBytes(m mode, old, x []byte, newPos int64) {
+	const high = 0x8080808080808080
+	n := len(x)
+	i := 0
+	if m == modeWords {
+		// The partial word at the start is bytes; so is the one at the end.
+		for ; i < n && (newPos+int64(i))&7 != 0; i++ {
+			old[i] += x[i]
+		}
+	}
+	for ; i+8 <= n; i += 8 {
+		d := binary.LittleEndian.Uint64(x[i:])
+		if d == 0 {
+			continue
+		}
+		o := binary.LittleEndian.Uint64(old[i:])
+		if m == modeWords {
+			o += d
+		} else {
+			o = ((o &^ high) + (d &^ high)) ^ ((o ^ d) & high)
+		}
+		binary.LittleEndian.PutUint64(old[i:], o)
+	}
+	for ; i < n; i++ {
+		old[i] += x[i]
+	}
+}
