@@ -12,8 +12,11 @@ import (
 )
 
 // Patcher applies a binary patch to the installed executable, making the
-// new one: delta.Patcher does. With Options.Patcher nil, releases are
-// always fetched in full.
+// new one: delta.Patcher does. The updater calls Patch only with the
+// installed file whose sha256 it has just found to be the patch's starting
+// point, so a Patcher need not hash it again; whatever Patch writes is
+// checked against the signed digest before it is installed. With
+// Options.Patcher nil, releases are always fetched in full.
 type Patcher interface {
 	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer) error
 }

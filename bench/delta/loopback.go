@@ -15,11 +15,13 @@ import (
 	"github.com/molt-go/update/delta"
 )
 
-// loopback times what a client does over HTTP from 127.0.0.1: fetch the
-// full new file and check its sha256, against fetch the patch, apply it to
-// the old file and check the result (Apply checks the old file's digest
-// before and the result's after). Both write the new file to disk. It
-// returns the medians of rounds, interleaved.
+// loopback times what the updater does over HTTP from 127.0.0.1: fetch the
+// full new file and check its sha256, against hash the installed file (to
+// find the patch that starts from it), fetch the patch, apply it with
+// delta.Patcher (which checks the result's digest against the patch's
+// header) and check the result against the signed digest as well. Both
+// write the new file to disk. It returns the medians of rounds,
+// interleaved.
 func loopback(work string, p pair, patch string, rounds int) (full, molt time.Duration, err error) {
 	want, err := digest(p.new)
 	if err != nil {
@@ -62,6 +64,9 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt time.Du
 			return err
 		}
 		defer resp.Body.Close()
+		if _, err := digest(p.old); err != nil {
+			return err
+		}
 		old, err := os.Open(p.old)
 		if err != nil {
 			return err
@@ -71,11 +76,18 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt time.Du
 		if err != nil {
 			return err
 		}
-		if _, err := delta.Apply(context.Background(), old, resp.Body, f, nil); err != nil {
+		h := sha256.New()
+		if err := (delta.Patcher{}).Patch(context.Background(), old, resp.Body, io.MultiWriter(f, h)); err != nil {
 			f.Close()
 			return err
 		}
-		return f.Close()
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if !bytes.Equal(h.Sum(nil), want) {
+			return fmt.Errorf("patched file has the wrong sha256")
+		}
+		return nil
 	}
 	var fulls, molts []run
 	for range rounds {
