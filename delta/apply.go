@@ -89,14 +89,17 @@ func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer,
 		return st, err
 	}
 	defer dec.Close()
+	// A block makes at most BlockSize bytes and never more than the new
+	// file has, and each of its records makes one byte at least: a small
+	// file gets small buffers.
+	bufSize := min(BlockSize, h.NewSize)
 	a := applier{
 		ctx: ctx, old: old, out: out, h: h, st: &st, src: src,
 		body:  bufio.NewReaderSize(dec, readBuf),
 		hash:  sha256.New(),
-		block: make([]byte, BlockSize),
-		diffs: make([]byte, BlockSize),
-		pred:  new(predictor),
-		lens:  make([]recordLens, 0, MaxBlockRecords),
+		block: make([]byte, bufSize),
+		diffs: make([]byte, bufSize),
+		lens:  make([]recordLens, 0, min(MaxBlockRecords, bufSize)),
 	}
 	if err := a.run(); err != nil {
 		return st, err
@@ -136,7 +139,7 @@ type applier struct {
 	block   []byte       // the output of the current block
 	diffs   []byte       // the differences of the current block's add bytes
 	lens    []recordLens // the current block's records
-	pred    *predictor   // what the blocks so far taught the modes
+	pred    *predictor   // what the blocks so far taught the modes; made at the first that learns
 	written int64        // output bytes made and written
 	oldPos  int64
 }
@@ -190,6 +193,9 @@ func (a *applier) readBlock() error {
 	modes := uint64(modesOf(a.h.Version))
 	m := mode(n % modes)
 	n /= modes
+	if a.pred == nil && (m == modeCode || m == modeTables) {
+		a.pred = new(predictor)
+	}
 	if n == 0 || n > MaxBlockRecords {
 		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
 	}

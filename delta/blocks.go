@@ -79,7 +79,8 @@ func (b *blockWriter) record(seek int, oldPos int64, old, nw, extra []byte) erro
 // pointers (a word's borrow spreads a changed byte over the bytes above
 // it, so neither wins everywhere), code on machine code whose calls and
 // addresses moved, tables on Go's tables of 32-bit offsets. Which is
-// smallest is told by compressing each alone at a fast level.
+// smallest is told by compressing each alone at the fastest level (on
+// pkgserver it picks as well as the default level does).
 func (b *blockWriter) flush() error {
 	if b.records == 0 {
 		return nil
@@ -123,7 +124,7 @@ func (b *blockWriter) flush() error {
 // estimate is how many bytes p compresses to on its own.
 func (b *blockWriter) estimate(p []byte) int {
 	if b.est == nil {
-		b.est, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(Window))
+		b.est, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(Window))
 	}
 	b.estBuf = b.est.EncodeAll(p, b.estBuf[:0])
 	return len(b.estBuf)
