@@ -37,7 +37,8 @@
 //
 // Files in DIR are named <app>-<version>-<os>-<arch>[.exe], or the same with
 // .tar.gz or .zip holding the binary. Drop a new file in and the next
-// request sees it.
+// request sees it; a file rewritten in place under its old name is seen
+// within -relist (1s).
 package main
 
 import (
@@ -145,6 +146,7 @@ func serve(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	keyFile := fs.String("key", "update.key", "private key (PEM) to sign feeds with")
 	dbFile := fs.String("db", "", "deployment log for reported update events: a SQLite file, or a PostgreSQL database as postgres://user@host/db; if empty, none are taken")
+	relist := fs.Duration("relist", server.DefaultRelist, "list DIR in full this often even when its modification time says nothing came or went: how soon a file rewritten in place is seen")
 	halt := addHaltFlags(fs)
 	patches := addPatchFlags(fs)
 	fs.Parse(args)
@@ -154,7 +156,7 @@ func serve(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log,
+	srv, err := server.New(server.Options{Dir: *dir, Signer: signer, Logger: log, Relist: *relist,
 		Patches: *patches.n, PatchMaxFraction: *patches.fraction, PatchDir: *patches.dir})
 	if err != nil {
 		return err
