@@ -65,12 +65,15 @@ var ripOps = [256]bool{
 	0xC7: true, 0xF7: true, 0xFF: true,
 }
 
-// opensField tells the bytes that may open an instruction with a rel32
-// field: E8, E9, 0F, and ripOps. Every other byte is passed over at once.
-var opensField = func() (t [256]bool) {
-	t[0xE8], t[0xE9], t[0x0F] = true, true, true
+// opens tells, for each byte, which kind of instruction with a rel32
+// field it may open: none (0), CALL or JMP (1), the 0F of a Jcc (2), or an
+// opcode of ripOps (3). Most bytes open none and are passed over at once.
+var opens = func() (t [256]uint8) {
+	t[0xE8], t[0xE9], t[0x0F] = 1, 1, 2
 	for b, ok := range ripOps {
-		t[b] = t[b] || ok
+		if ok {
+			t[b] = 3
+		}
 	}
 	return t
 }()
@@ -80,14 +83,19 @@ var opensField = func() (t [256]bool) {
 // old only: Diff and Apply both have those bytes, so they find the same
 // fields, whether or not they are really instructions.
 func codeField(old []byte, i int) int {
-	n := len(old)
-	switch b := old[i]; {
-	case (b == 0xE8 || b == 0xE9) && i+5 <= n: // CALL, JMP rel32
-		return i + 1
-	case b == 0x0F && i+6 <= n && old[i+1]&0xF0 == 0x80: // Jcc rel32
-		return i + 2
-	case ripOps[b] && i+6 <= n && old[i+1]&0xC7 == 0x05: // op ModRM disp32(RIP)
-		return i + 2
+	switch opens[old[i]] {
+	case 1: // CALL, JMP rel32
+		if i+5 <= len(old) {
+			return i + 1
+		}
+	case 2: // Jcc rel32
+		if i+6 <= len(old) && old[i+1]&0xF0 == 0x80 {
+			return i + 2
+		}
+	case 3: // op ModRM disp32(RIP)
+		if i+6 <= len(old) && old[i+1]&0xC7 == 0x05 {
+			return i + 2
+		}
 	}
 	return -1
 }
@@ -145,9 +153,13 @@ func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode 
 		// The target, counted from the field in the old file, picks a
 		// slot; the guess is that the target moved as its stretch last
 		// did, and the new field points there from the field's new place.
+		if decode {
+			p.decodeCode(old, x, oldPos, newPos)
+			return
+		}
 		done := 0 // bytes before done are converted
 		for i := 0; i < len(old); i++ {
-			if !opensField[old[i]] {
+			if opens[old[i]] == 0 {
 				continue
 			}
 			f := codeField(old, i)
@@ -178,6 +190,34 @@ func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode 
 		}
 		sub(i, n)
 	}
+}
+
+// decodeCode is convert's decoding of modeCode, in two passes for speed:
+// the first finds the fields and leaves in each the bytes that, plus their
+// byte differences, make the field's new value; the second adds every
+// byte's difference at once, eight at a time. The first pass reads a
+// field's old bytes before it writes them, and finds the next field past
+// them, so it sees the old bytes that encoding saw.
+func (p *predictor) decodeCode(old, x []byte, oldPos, newPos int64) {
+	for i := 0; i < len(old); i++ {
+		if opens[old[i]] == 0 {
+			continue
+		}
+		f := codeField(old, i)
+		if f < 0 {
+			continue
+		}
+		target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
+		slot := &p.code[(target>>shiftBits)%shiftSlots]
+		at := uint32(newPos + int64(f))
+		v := target + *slot - at + binary.LittleEndian.Uint32(x[f:])
+		*slot = at + v - target
+		for k := range 4 {
+			old[f+k] = byte(v>>(8*k)) - x[f+k]
+		}
+		i = f + 3 // and i++
+	}
+	addWordsOrBytes(modeBytes, old, x, 0)
 }
 
 // addWordsOrBytes decodes modes 0 and 1, which learn nothing: it adds the
