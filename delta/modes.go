@@ -149,32 +149,8 @@ func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode 
 		}
 		sub(i, n)
 	case modeCode:
-		// A rel32 field points at its instruction's end plus its value.
-		// The target, counted from the field in the old file, picks a
-		// slot; the guess is that the target moved as its stretch last
-		// did, and the new field points there from the field's new place.
-		if decode {
-			p.decodeCode(old, x, oldPos, newPos)
-			return
-		}
-		done := 0 // bytes before done are converted
-		for i := 0; i < len(old); i++ {
-			if opens[old[i]] == 0 {
-				continue
-			}
-			f := codeField(old, i)
-			if f < 0 {
-				continue
-			}
-			sub(done, f)
-			target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
-			slot := &p.code[(target>>shiftBits)%shiftSlots]
-			at := uint32(newPos + int64(f))
-			v := field32(f, target+*slot-at)
-			*slot = at + v - target
-			i, done = f+3, f+4 // and i++
-		}
-		sub(done, n)
+		p.codeFields(old, x, oldPos, newPos, decode)
+		sub(0, n)
 	case modeTables:
 		// Go's tables (pclntab's offsets, type and name offsets) hold
 		// 32-bit values that moved by the same amount as their neighbours:
@@ -192,13 +168,18 @@ func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode 
 	}
 }
 
-// decodeCode is convert's decoding of modeCode, in two passes for speed:
-// the first finds the fields and leaves in each the bytes that, plus their
-// byte differences, make the field's new value; the second adds every
-// byte's difference at once, eight at a time. The first pass reads a
-// field's old bytes before it writes them, and finds the next field past
-// them, so it sees the old bytes that encoding saw.
-func (p *predictor) decodeCode(old, x []byte, oldPos, newPos int64) {
+// codeFields is the first of modeCode's two passes; the second is byte
+// differences over the whole record (convert). A rel32 field points at its
+// instruction's end plus its value. The target, counted from the field in
+// the old file, picks a slot; the guess is that the target moved as its
+// stretch last did, and the new field points there from the field's new
+// place. For each field, this pass leaves the bytes that the byte pass
+// turns into the field's difference from the guess (encoding) or into its
+// new value (decoding), so that pass can go eight bytes at a time over
+// everything else. It reads a field's old bytes before decoding writes
+// them and looks for the next field past them, so both directions find
+// the same fields.
+func (p *predictor) codeFields(old, x []byte, oldPos, newPos int64, decode bool) {
 	for i := 0; i < len(old); i++ {
 		if opens[old[i]] == 0 {
 			continue
@@ -210,14 +191,21 @@ func (p *predictor) decodeCode(old, x []byte, oldPos, newPos int64) {
 		target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
 		slot := &p.code[(target>>shiftBits)%shiftSlots]
 		at := uint32(newPos + int64(f))
-		v := target + *slot - at + binary.LittleEndian.Uint32(x[f:])
-		*slot = at + v - target
-		for k := range 4 {
-			old[f+k] = byte(v>>(8*k)) - x[f+k]
+		guess := target + *slot - at
+		v := binary.LittleEndian.Uint32(x[f:]) // the new value, or its difference
+		if decode {
+			v += guess
+			for k := range 4 {
+				old[f+k] = byte(v>>(8*k)) - x[f+k]
+			}
+		} else {
+			for k := range 4 {
+				x[f+k] = byte((v-guess)>>(8*k)) + old[f+k]
+			}
 		}
+		*slot = at + v - target
 		i = f + 3 // and i++
 	}
-	addWordsOrBytes(modeBytes, old, x, 0)
 }
 
 // addWordsOrBytes decodes modes 0 and 1, which learn nothing: it adds the
