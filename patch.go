@@ -14,11 +14,15 @@ import (
 // Patcher applies a binary patch to the installed executable, making the
 // new one: delta.Patcher does. The updater calls Patch only with the
 // installed file whose sha256 it has just found to be the patch's starting
-// point, so a Patcher need not hash it again; whatever Patch writes is
-// checked against the signed digest before it is installed. With
-// Options.Patcher nil, releases are always fetched in full.
+// point, so a Patcher need not hash it again. Patch must return nil only
+// if what it wrote to out has the given digest and is size bytes (0: not
+// known), the signed ones of the new executable: the updater installs what Patch
+// vouched for and does not hash it a second time (delta.Patcher checks as
+// it writes, so the patch costs one sha256 of the result, as the full
+// download does). With Options.Patcher nil, releases are always fetched in
+// full.
 type Patcher interface {
-	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer) error
+	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer, size int64, digest verify.Digest) error
 }
 
 // patchRetries is how many times a patch's download resumes before the
@@ -104,14 +108,12 @@ func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate)
 		}
 	}()
 	vst := u.begin(StepVerify, to)
-	check := verify.NewHasher(p.To)
-	if err := u.o.Patcher.Patch(ctx, old, io.LimitReader(pf, p.Size), io.MultiWriter(out, check)); err != nil {
-		return "", vst.end(fmt.Errorf("%w: patch %s: %w", ErrNotVerified, p.Name, err))
+	if p.To.IsZero() {
+		// Nothing to hold the result to: never install it.
+		return "", vst.end(fmt.Errorf("%w: patch %s names no digest of what it makes", ErrNotVerified, p.Name))
 	}
-	if err := check.Check(); err != nil {
-		// The patch's own header promised one result and the signed
-		// metadata another: never install it.
-		return "", vst.end(fmt.Errorf("patch %s made a file unlike the signed one: %w", p.Name, err))
+	if err := u.o.Patcher.Patch(ctx, old, io.LimitReader(pf, p.Size), out, p.ToSize, p.To); err != nil {
+		return "", vst.end(fmt.Errorf("%w: patch %s: %w", ErrNotVerified, p.Name, err))
 	}
 	if err := out.Close(); err != nil {
 		return "", vst.end(err)

@@ -130,6 +130,11 @@ func TestPatchFallsBack(t *testing.T) {
 			a.Patches[0].Size, a.Patches[0].Digest = int64(p.Len()), sha(p.Bytes())
 			f.src.files["app-1.1.0.patch"] = p.Bytes()
 		},
+		"no signed digest of the result": func(f *patchFixture, o *Options) {
+			// The Patcher vouches for the result against the signed
+			// digest; with none, there is nothing to vouch against.
+			f.src.listing.Releases[0].Assets[0].Patches[0].To = verify.Digest{}
+		},
 	}
 	for name, breakIt := range cases {
 		t.Run(name, func(t *testing.T) {

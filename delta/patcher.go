@@ -2,7 +2,10 @@ package delta
 
 import (
 	"context"
+	"fmt"
 	"io"
+
+	"github.com/molt-go/update/verify"
 )
 
 // Patcher applies patches for the updater: set update.Options.Patcher to
@@ -15,14 +18,26 @@ type Patcher struct {
 	MaxNewSize int64
 }
 
-// Patch applies patch to old, writing the new file to out, and checks the
-// result's size and sha256 against the patch's header. It does not hash
-// old first (ApplyOptions.TrustOld): the updater calls it only with the
-// installed file it has just hashed to pick the patch, and one pass over
-// the old file fewer is a quarter of the time Apply takes on a 28 MB
-// binary. Given another file, Patch fails with ErrResultMismatch at the
-// end instead of ErrOldMismatch at the start; call Apply to check first.
-func (p Patcher) Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer) error {
-	_, err := Apply(ctx, old, patch, out, &ApplyOptions{MaxNewSize: p.MaxNewSize, TrustOld: true})
+// Patch applies patch to old, writing the new file to out, and fails with
+// ErrResultMismatch unless what it wrote has the given sha256 digest (and
+// is size bytes, unless size is 0, not known): a header that promises another result is refused before
+// anything is written, and the output is checked against the header as it
+// is made (ApplyOptions.NewHash). It does not hash old first
+// (ApplyOptions.TrustOld): the updater calls it only with the installed
+// file it has just hashed to pick the patch, and one pass over the old
+// file fewer is a quarter of the time Apply takes on a 28 MB binary. Given
+// another file, Patch fails with ErrResultMismatch at the end instead of
+// ErrOldMismatch at the start; call Apply to check first.
+func (p Patcher) Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer, size int64, digest verify.Digest) error {
+	var want [32]byte
+	if digest.Algorithm != verify.SHA256 || len(digest.Sum) != len(want) {
+		return fmt.Errorf("%w: the result's digest is %s; patches are checked by sha256", ErrResultMismatch, digest)
+	}
+	copy(want[:], digest.Sum)
+	st, err := Apply(ctx, old, patch, out, &ApplyOptions{MaxNewSize: p.MaxNewSize, TrustOld: true, NewHash: &want})
+	if err == nil && size != 0 && st.Header.NewSize != size {
+		// The digest matched, so this is a size the signer got wrong.
+		return fmt.Errorf("%w: made %d bytes, the signed size is %d", ErrResultMismatch, st.Header.NewSize, size)
+	}
 	return err
 }

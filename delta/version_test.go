@@ -11,17 +11,20 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// TestOlderVersionFixtures applies patches made by the package before the
-// next format version existed (testdata/vN.patch, from vN-old.bin to
-// vN-new.bin): publishers may still serve such patches, and clients must
-// apply them. The version 2 fixture's block holds word differences, the
-// one thing version 2 added.
-func TestOlderVersionFixtures(t *testing.T) {
+// TestVersionFixtures applies patches made by earlier builds of the
+// package (testdata/NAME.patch, from NAME-old.bin to NAME-new.bin):
+// publishers may still serve such patches, and clients must apply them,
+// so a change to how Apply decodes a version must keep these working. The
+// version 2 fixture's block holds word differences, the one thing version
+// 2 added; the version 3 ones are code-mode blocks, of made-up calls and
+// LEAs (v3-code) and of 96 KiB of pkgserver's real .text at two commits
+// (v3-text), made before the code mode's field scan was rewritten.
+func TestVersionFixtures(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		version int
 		mode    mode
-	}{{"v1", 1, modeBytes}, {"v2", 2, modeWords}} {
+	}{{"v1", 1, modeBytes}, {"v2", 2, modeWords}, {"v3-code", 3, modeCode}, {"v3-text", 3, modeCode}} {
 		t.Run(c.name, func(t *testing.T) {
 			read := func(suffix string) []byte {
 				b, err := os.ReadFile("testdata/" + c.name + suffix)

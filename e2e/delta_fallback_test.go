@@ -97,7 +97,7 @@ func TestDeltaFallback(t *testing.T) {
 			d.setAnswer(evil)
 		},
 		events:    []string{"patch ok", "full ok"},
-		verify:    "unlike the signed one",
+		verify:    "unlike the one wanted",
 		patchSent: true,
 	}}
 	for _, c := range cases {
