@@ -7,25 +7,28 @@ import (
 	"runtime"
 
 	"github.com/molt-go/update/internal/archive"
+	"github.com/molt-go/update/verify"
 )
 
 // fetch downloads, verifies and (for archives) extracts the candidate's
 // asset into a staged file beside the target, and probes it. It returns the
-// staged file's path; on error nothing is left behind.
-func (u *Updater) fetch(ctx context.Context, c *candidate) (staged string, err error) {
+// staged file's path and, when the signed metadata gives it, the staged
+// executable's digest (zero for an archive's); on error nothing is left
+// behind.
+func (u *Updater) fetch(ctx context.Context, s *state, c *candidate) (staged string, sum verify.Digest, err error) {
 	to := c.version.Original()
 	a := c.asset
-	if staged := u.fetchPatch(ctx, c); staged != "" {
+	if staged, sum := u.fetchPatch(ctx, s, c); staged != "" {
 		if err := u.probe(ctx, staged, c); err != nil {
 			os.Remove(staged)
-			return "", err
+			return "", verify.Digest{}, err
 		}
-		return staged, nil
+		return staged, sum, nil
 	}
 	f, err := u.o.Applier.Stage(u.o.Target)
 	if err != nil {
 		st := u.begin(StepDownload, to)
-		return "", st.end(fmt.Errorf("staging beside %s: %w", u.o.Target, err))
+		return "", verify.Digest{}, st.end(fmt.Errorf("staging beside %s: %w", u.o.Target, err))
 	}
 	defer func() {
 		f.Close()
@@ -37,37 +40,37 @@ func (u *Updater) fetch(ctx context.Context, c *candidate) (staged string, err e
 	st := u.begin(StepDownload, to)
 	h, err := u.download(ctx, a, f, st)
 	if err != nil {
-		return "", st.end(err)
+		return "", verify.Digest{}, st.end(err)
 	}
 	if err := st.end(nil); err != nil {
-		return "", err
+		return "", verify.Digest{}, err
 	}
 
 	st = u.begin(StepVerify, to)
 	if err := u.verify(h, f, a.Digest.IsZero(), a.Signature); err != nil {
-		return "", st.end(err)
+		return "", verify.Digest{}, st.end(err)
 	}
 	st.end(nil)
 
 	if archive.FormatOf(a.Name) != archive.Bare {
 		path, err := u.extract(ctx, c, f)
 		if err != nil {
-			return "", err
+			return "", verify.Digest{}, err
 		}
 		f.Close() // windows removes no open file
 		os.Remove(f.Name())
 		staged = path
 	} else {
 		if err := f.Close(); err != nil {
-			return "", u.begin(StepDownload, to).end(err)
+			return "", verify.Digest{}, u.begin(StepDownload, to).end(err)
 		}
-		staged = f.Name()
+		staged, sum = f.Name(), a.Digest
 	}
 	if err := u.probe(ctx, staged, c); err != nil {
 		os.Remove(staged)
-		return "", err
+		return "", verify.Digest{}, err
 	}
-	return staged, nil
+	return staged, sum, nil
 }
 
 // verify checks the download against the trusted digest and, when the

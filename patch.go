@@ -2,7 +2,6 @@ package update
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -33,16 +32,17 @@ const patchRetries = 1
 
 // fetchPatch tries to make the candidate's executable from a patch of the
 // installed one: only when a patch in the signed metadata starts from the
-// installed binary's exact digest. It returns the staged executable, or ""
-// when there is no usable patch or anything about it failed (the caller
-// then downloads in full, with nothing left behind here).
-func (u *Updater) fetchPatch(ctx context.Context, c *candidate) string {
+// installed binary's exact digest. It returns the staged executable and
+// its signed digest, or "" when there is no usable patch or anything
+// about it failed (the caller then downloads in full, with nothing left
+// behind here).
+func (u *Updater) fetchPatch(ctx context.Context, s *state, c *candidate) (string, verify.Digest) {
 	if u.o.Patcher == nil || len(c.asset.Patches) == 0 {
-		return ""
+		return "", verify.Digest{}
 	}
-	have, err := fileDigest(u.o.Target)
+	have, err := targetDigest(u.o.Target, s)
 	if err != nil {
-		return ""
+		return "", verify.Digest{}
 	}
 	var p *source.Patch
 	for i := range c.asset.Patches {
@@ -52,14 +52,14 @@ func (u *Updater) fetchPatch(ctx context.Context, c *candidate) string {
 		}
 	}
 	if p == nil {
-		return ""
+		return "", verify.Digest{}
 	}
 	staged, err := u.applyPatch(ctx, p, c)
 	if err != nil {
 		u.log.Warn("update: the patch failed; downloading in full", "patch", p.Name, "err", err)
-		return ""
+		return "", verify.Digest{}
 	}
-	return staged
+	return staged, p.To
 }
 
 // applyPatch downloads patch p, checks its digest, applies it to the
@@ -120,18 +120,4 @@ func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate)
 	}
 	vst.end(nil)
 	return out.Name(), nil
-}
-
-// fileDigest is the sha256 of the file at path.
-func fileDigest(path string) (verify.Digest, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return verify.Digest{}, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return verify.Digest{}, err
-	}
-	return verify.Digest{Algorithm: verify.SHA256, Sum: h.Sum(nil)}, nil
 }

@@ -19,7 +19,7 @@ import (
 // the executable, never this, so a tampered release cannot lower the
 // counters that protect against replayed metadata. Every field is read by
 // a rule: Origins by admit, Pending by the startup phases and Confirm, Bad
-// by the choice of a release.
+// by the choice of a release, Installed by the choice of a patch.
 type state struct {
 	// Origins holds, per source identity (source.Listing.Origin), the
 	// highest metadata counter seen from it.
@@ -37,6 +37,9 @@ type state struct {
 	// withdrawn release) can say where it goes; empty once the backup is
 	// used or when nothing was installed here.
 	Previous string `json:"previous,omitempty"`
+	// Installed is the digest of the executable this updater installed
+	// last, and how the file looked then (see installedFile).
+	Installed *installedFile `json:"installed,omitempty"`
 
 	// legacySerial is the one counter of a state file written before
 	// counters were kept per origin. It protects the first origin seen,
@@ -82,11 +85,12 @@ func (s *state) UnmarshalJSON(data []byte) error {
 		Serial    int64              `json:"serial"`
 		InstallID string             `json:"install_id"`
 		Previous  string             `json:"previous"`
+		Installed *installedFile     `json:"installed"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	*s = state{Origins: raw.Origins, Pending: raw.Pending, InstallID: raw.InstallID, Previous: raw.Previous, legacySerial: raw.Serial}
+	*s = state{Origins: raw.Origins, Pending: raw.Pending, InstallID: raw.InstallID, Previous: raw.Previous, Installed: raw.Installed, legacySerial: raw.Serial}
 	if len(raw.Bad) == 0 || string(raw.Bad) == "null" {
 		return nil
 	}

@@ -251,8 +251,9 @@ func TestStateJSON(t *testing.T) {
 		// DeepEqual below catches one it forgets.
 		InstallID: "0123456789abcdef",
 		Previous:  "1.0.0",
+		Installed: &installedFile{Digest: "sha256:" + strings.Repeat("ab", 32), Stamp: "11 1700000000000000000 66306 4242 1700000000.5"},
 	}
-	if v := reflect.ValueOf(*s); v.NumField() != 6 {
+	if v := reflect.ValueOf(*s); v.NumField() != 7 {
 		t.Fatalf("state has %d fields: set the new one above so the round trip covers it", v.NumField())
 	}
 	data, err := json.Marshal(s)

@@ -22,6 +22,7 @@ import (
 	"github.com/molt-go/update/internal/platform"
 	"github.com/molt-go/update/restart"
 	"github.com/molt-go/update/source"
+	"github.com/molt-go/update/verify"
 )
 
 // Updater finds, downloads, verifies, installs and restarts into new
@@ -284,7 +285,7 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 	if !install {
 		return res, nil
 	}
-	staged, err := u.fetch(ctx, c)
+	staged, sum, err := u.fetch(ctx, s, c)
 	if err != nil {
 		if errors.Is(err, ErrProbe) && ctx.Err() == nil {
 			// A verified build that cannot run here (another architecture,
@@ -297,7 +298,7 @@ func (u *Updater) run(ctx context.Context, pick picker, install bool) (*Result, 
 		}
 		return res, err
 	}
-	if err := u.install(ctx, s, c, staged); err != nil {
+	if err := u.install(ctx, s, c, staged, sum); err != nil {
 		return res, err
 	}
 	res.Updated = true
@@ -364,8 +365,9 @@ func (u *Updater) find(ctx context.Context, s *state, pick picker) (*candidate, 
 	return c, skipped, notYet, st.end(nil)
 }
 
-// install swaps the staged file in and records the release as pending.
-func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged string) error {
+// install swaps the staged file in and records the release as pending,
+// and the new executable's digest sum (if known) for the next patch.
+func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged string, sum verify.Digest) error {
 	to := c.version.Original()
 	st := u.begin(StepApply, to)
 	s.Pending = &pending{Version: to, From: u.current.Original(), Target: u.o.Target, Since: u.now()}
@@ -374,6 +376,7 @@ func (u *Updater) install(ctx context.Context, s *state, c *candidate, staged st
 		os.Remove(staged)
 		return st.end(err)
 	}
+	rememberInstalled(s, u.o.Target, sum)
 	if err := saveState(u.o.StateDir, s); err != nil {
 		// Without a record of the pending version it could never be rolled
 		// back, so put the old one back now.

@@ -19,17 +19,19 @@ import (
 // loopback times what the updater does over HTTP from 127.0.0.1: fetch the
 // full new file and check its sha256, against hash the installed file (to
 // find the patch that starts from it), fetch the patch and apply it with
-// delta.Patcher, which holds the result to the signed size and digest.
-// Both write the new file to disk. It returns the medians of rounds,
+// delta.Patcher, which holds the result to the signed size and digest;
+// and the patch once more without hashing the installed file, as when the
+// updater installed it and remembers its digest. All write the new file
+// to disk. It returns the medians of rounds,
 // interleaved.
-func loopback(work string, p pair, patch string, rounds int) (full, molt time.Duration, err error) {
+func loopback(work string, p pair, patch string, rounds int) (full, molt, remembered time.Duration, err error) {
 	want, err := digest(p.new)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	fi, err := os.Stat(p.new)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	newSize, signed := fi.Size(), verify.Digest{Algorithm: verify.SHA256, Sum: want}
 	mux := http.NewServeMux()
@@ -63,14 +65,16 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt time.Du
 		}
 		return nil
 	}
-	getPatch := func() error {
+	getPatch := func(hashOld bool) error {
 		resp, err := http.Get(srv.URL + "/patch")
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if _, err := digest(p.old); err != nil {
-			return err
+		if hashOld {
+			if _, err := digest(p.old); err != nil {
+				return err
+			}
 		}
 		old, err := os.Open(p.old)
 		if err != nil {
@@ -87,20 +91,24 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt time.Du
 		}
 		return f.Close()
 	}
-	var fulls, molts []run
+	var fulls, molts, memos []run
 	for range rounds {
 		for _, step := range []struct {
 			f   func() error
 			dst *[]run
-		}{{getFull, &fulls}, {getPatch, &molts}} {
+		}{
+			{getFull, &fulls},
+			{func() error { return getPatch(true) }, &molts},
+			{func() error { return getPatch(false) }, &memos},
+		} {
 			start := time.Now()
 			if err := step.f(); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			*step.dst = append(*step.dst, run{wall: time.Since(start)})
 		}
 	}
-	return median(fulls).wall, median(molts).wall, nil
+	return median(fulls).wall, median(molts).wall, median(memos).wall, nil
 }
 
 func digest(path string) ([]byte, error) {

@@ -131,6 +131,7 @@ type caseResult struct {
 	identical          bool
 	tools              []tool // full, xz, molt, bsdiff, zstd
 	loopFull, loopMolt time.Duration
+	loopMemo           time.Duration // the patch, the installed file's digest remembered
 }
 
 func (b bench) run(p pair) (caseResult, error) {
@@ -232,7 +233,7 @@ func (b bench) run(p pair) (caseResult, error) {
 	}
 	c.tools = append(c.tools, zs)
 
-	if c.loopFull, c.loopMolt, err = loopback(dir, p, moltPatch, b.rounds); err != nil {
+	if c.loopFull, c.loopMolt, c.loopMemo, err = loopback(dir, p, moltPatch, b.rounds); err != nil {
 		return c, fmt.Errorf("loopback: %w", err)
 	}
 	return c, nil
