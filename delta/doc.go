@@ -107,6 +107,19 @@
 // fields are bit fields inside 32-bit instructions, not guessed yet: on
 // arm64 Diff chooses among the other three modes (not measured here).
 //
+// Diff writes a short match far from the applier's place in the old file
+// as extra bytes (under 128 bytes, more than 16 KiB away): such matches
+// of a few bytes, found anywhere in old, were three quarters of the
+// records on versitygw 1.7 -> 1.8 and each cost the applier a read of old
+// of its own, yet as extra bytes they compress as well (the patch got 7%
+// smaller). That is a choice of Diff's; the format is the same.
+//
+// Apply's time goes to decoding the body, the code mode's field scan,
+// sha256 of the output and writing it. It reads old through a 16 KiB
+// window, and hashes and writes each block in a goroutine of its own while
+// the next decodes (one more BlockSize of memory), so on two cores the
+// output's sha256 costs no time.
+//
 // zstd replaces bzip2 because it decodes fast in pure Go with a bounded
 // window. The old file is hashed in the header, not trusted by name: a
 // patch applied to any other file is refused with [ErrOldMismatch] before
