@@ -8,11 +8,11 @@ import (
 )
 
 // sink hashes and writes Apply's output blocks in a goroutine of its own,
-// while the next block decodes: hashing and writing are a third of the
-// work of applying a patch to a Go binary (sha256 here, and whatever the
-// caller's writer does, such as the updater's own check of the signed
-// digest), and with two cores they cost no time. Two block buffers take
-// turns, so the output waits in memory one block at most.
+// while the next block decodes: hashing and writing (sha256 here, and
+// whatever the caller's writer does, a file's write for the updater) are a
+// third of the work of applying a patch to a Go binary, and with two
+// cores they cost no time. Two block buffers take turns, so the output
+// waits in memory one block at most.
 type sink struct {
 	ctx  context.Context // once done, nothing more is written
 	hash hash.Hash
