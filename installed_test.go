@@ -21,6 +21,10 @@ func TestTargetDigestRemembered(t *testing.T) {
 	}
 	made := verify.Digest{Algorithm: verify.SHA256, Sum: bytes.Repeat([]byte{7}, 32)} // not the file's: shows where the answer came from
 	s := &state{}
+	// A digest that is not sha256 is not remembered.
+	if rememberInstalled(s, path, verify.Digest{Algorithm: "sha512", Sum: make([]byte, 64)}); s.Installed != nil {
+		t.Errorf("a sha512 digest was remembered: %+v", s.Installed)
+	}
 	rememberInstalled(s, path, made)
 	got, err := targetDigest(path, s)
 	if err != nil || got.String() != made.String() {
@@ -53,11 +57,6 @@ func TestTargetDigestRemembered(t *testing.T) {
 		t.Fatalf("targetDigest after the file changed (same size and mtime) = %v, %v; want its real sha256 %x", got, err, want)
 	}
 
-	// A digest that is not sha256 is not remembered.
-	rememberInstalled(s, path, verify.Digest{Algorithm: "sha512", Sum: make([]byte, 64)})
-	if s.Installed != nil {
-		t.Errorf("a sha512 digest was remembered: %+v", s.Installed)
-	}
 }
 
 // TestInstallRemembersDigest: after an update, the state holds the new
