@@ -46,11 +46,11 @@ const readBuf = 64 << 10
 // Apply reads a patch made by Diff, checks that old is the file it starts
 // from (unless opts.TrustOld), and writes the new file to out strictly
 // sequentially, reading old only through ReadAt. Memory is constant, about
-// Window + 4×BlockSize + 1 MiB whatever the file sizes (two blocks, each
-// of output and of differences: one decoding while the other is finished,
-// hashed and written to out in a goroutine of Apply's; the last MiB what
-// the modes learned, the blocks' tables of records and a window on old).
-// out is written from that goroutine, never after Apply returns.
+// Window + 3×BlockSize + 1 MiB whatever the file sizes (two blocks of
+// output, one decoding while the other is hashed and written to out in a
+// goroutine of Apply's; one of differences; the last MiB what the modes
+// learned, the table of records and a window on old). out is written from
+// that goroutine, never after Apply returns.
 //
 // Apply never writes more than the header's NewSize to out, and checks the
 // size and sha256 of what it wrote against the header at the end. Until it
@@ -105,8 +105,10 @@ func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer,
 	hash := sha256.New()
 	a := applier{
 		ctx: ctx, old: oldWindow{r: old, size: h.OldSize}, h: h, st: &st, src: src,
-		body: newBody(dec, readBuf),
-		out:  newSink(ctx, hash, out, int(bufSize)),
+		body:  newBody(dec, readBuf),
+		out:   newSink(ctx, hash, out, int(bufSize)),
+		diffs: make([]byte, bufSize),
+		lens:  make([]recordLens, 0, min(MaxBlockRecords, bufSize)),
 	}
 	err = a.run()
 	if werr := a.out.close(); err == nil {
@@ -144,13 +146,24 @@ func CheckOld(old io.ReaderAt, h Header) error {
 type applier struct {
 	ctx     context.Context
 	old     oldWindow
-	out     *sink // finishes, hashes and writes each block while the next decodes
+	out     *sink // hashes and writes each block while the next decodes
 	h       Header
 	st      *Stats
 	src     *patchReader
 	body    *body
-	written int64 // output bytes decoded and sent to out
+	diffs   []byte       // the differences of the current block's add bytes
+	lens    []recordLens // the current block's records
+	pred    *predictor   // what the blocks so far taught the modes; made at the first that learns
+	written int64        // output bytes made and sent to out
 	oldPos  int64
+}
+
+// recordLens is what the second and third passes over a block need of each
+// record: its lengths (uint32 is plenty: no record exceeds BlockSize) and
+// where its add bytes start in the old file.
+type recordLens struct {
+	add, extra uint32
+	oldPos     int64
 }
 
 func (a *applier) run() error {
@@ -180,10 +193,9 @@ func (a *applier) run() error {
 	return nil
 }
 
-// readBlock decodes one block and sends it to the sink: the controls, each
-// copying its add bytes from old into place; then the differences; then
-// the extra bytes, into the gaps between. The sink adds the differences
-// onto the old bytes (sink.finish).
+// readBlock decodes one block and writes its output: the controls, each
+// copying its add bytes from old into place; then the differences, added
+// onto them; then the extra bytes, into the gaps between.
 func (a *applier) readBlock() error {
 	n, err := a.body.uvarint()
 	if err != nil {
@@ -192,17 +204,19 @@ func (a *applier) readBlock() error {
 	modes := uint64(modesOf(a.h.Version))
 	m := mode(n % modes)
 	n /= modes
+	if a.pred == nil && (m == modeCode || m == modeTables) {
+		a.pred = new(predictor)
+	}
 	if n == 0 || n > MaxBlockRecords {
 		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
 	}
-	b, err := a.out.buffer()
+	block, err := a.out.buffer()
 	if err != nil {
 		return err
 	}
-	block := b.out[:cap(b.out)]
 	room := uint64(min(BlockSize, a.h.NewSize-a.written))
 	size, adds := uint64(0), uint64(0)
-	b.lens = b.lens[:0]
+	a.lens = a.lens[:0]
 	for range n {
 		seek, err := a.body.varint()
 		if err != nil {
@@ -234,7 +248,7 @@ func (a *applier) readBlock() error {
 		if err := a.old.readAt(block[size:size+add], a.oldPos); err != nil {
 			return err
 		}
-		b.lens = append(b.lens, recordLens{uint32(add), uint32(extra), a.oldPos})
+		a.lens = append(a.lens, recordLens{uint32(add), uint32(extra), a.oldPos})
 		a.oldPos += int64(add)
 		adds += add
 		size += add + extra
@@ -242,30 +256,31 @@ func (a *applier) readBlock() error {
 		a.st.Copied += int64(add)
 		a.st.Extra += int64(extra)
 	}
-	b.diffs = b.diffs[:adds]
-	if err := a.readRuns(b.diffs); err != nil {
+	if err := a.readRuns(int(adds)); err != nil {
 		return err
 	}
-	// Each record's extra bytes follow its add bytes.
-	off := 0
-	for _, l := range b.lens {
+	// Each record's old bytes, already in place, become its new bytes
+	// with its differences; then its extra bytes follow them.
+	off, d := 0, a.diffs
+	for _, l := range a.lens {
+		a.pred.convert(m, block[off:off+int(l.add)], d[:l.add], l.oldPos, a.written+int64(off), true)
+		d = d[l.add:]
 		off += int(l.add)
 		if _, err := a.body.readFull(block[off : off+int(l.extra)]); err != nil {
 			return a.bodyErr(err, "extra bytes")
 		}
 		off += int(l.extra)
 	}
-	b.out, b.mode, b.at = block[:size], m, a.written
-	a.out.send(b)
+	a.out.send(block[:size])
 	a.written += int64(size)
 	return nil
 }
 
 // readRuns reads the block's difference bytes, written as runs of zeros
-// and literals, into d: one difference for each byte of the block's add
-// runs, which follow one another across records.
-func (a *applier) readRuns(d []byte) error {
-	total := len(d)
+// and literals, into diffs: one difference for each byte of the block's
+// add runs, which follow one another across records.
+func (a *applier) readRuns(total int) error {
+	d := a.diffs[:total]
 	clear(d)
 	for at := 0; at < total; {
 		zeros, err := a.body.uvarint()

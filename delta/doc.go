@@ -114,11 +114,13 @@
 // of its own, yet as extra bytes they compress as well (the patch got 7%
 // smaller). That is a choice of Diff's; the format is the same.
 //
-// Apply's time goes to decoding the body, the code mode's field scan,
-// sha256 of the output and writing it. It reads old through a 16 KiB
-// window, and hashes and writes each block in a goroutine of its own while
-// the next decodes (one more BlockSize of memory), so on two cores the
-// output's sha256 costs no time.
+// Apply works in two goroutines that take turns on two blocks: one
+// decodes the body (zstd, the controls, the difference runs), reads the
+// records' old bytes through a 16 KiB window and adds the differences in
+// the block's mode; the other hashes and writes. Handing the modes to the
+// second as well balanced versitygw's patch better but slowed
+// pkgserver's by a quarter (its code mode is most of its work), and cost
+// one more block of memory.
 //
 // zstd replaces bzip2 because it decodes fast in pure Go with a bounded
 // window. The old file is hashed in the header, not trusted by name: a
