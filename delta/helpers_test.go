@@ -95,12 +95,9 @@ func roundTrip(t *testing.T, old, new []byte) []byte {
 		t.Fatalf("diff, version 1: %v", err)
 	}
 	roundTripPatch(t, old, new, v1.Bytes())
-	var patch bytes.Buffer
-	if err := Diff(old, new, &patch, nil); err != nil {
-		t.Fatalf("Diff: %v", err)
-	}
-	roundTripPatch(t, old, new, patch.Bytes())
-	return patch.Bytes()
+	patch := diffOf(t, old, new)
+	roundTripPatch(t, old, new, patch)
+	return patch
 }
 
 // roundTripPatch applies patch to old and checks the result is new.
@@ -120,3 +117,13 @@ func roundTripPatch(t *testing.T, old, new, patch []byte) {
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// diffOf is Diff's patch from old to new.
+func diffOf(t *testing.T, old, new []byte) []byte {
+	t.Helper()
+	var patch bytes.Buffer
+	if err := Diff(old, new, &patch, nil); err != nil {
+		t.Fatalf("Diff: %v", err)
+	}
+	return patch.Bytes()
+}

@@ -247,10 +247,7 @@ func TestHeaderChecks(t *testing.T) {
 func TestOldMismatch(t *testing.T) {
 	old := syntheticBinary(64<<10, 9)
 	new := edit(old, 30, 10)
-	var patch bytes.Buffer
-	if err := Diff(old, new, &patch, nil); err != nil {
-		t.Fatal(err)
-	}
+	patch := diffOf(t, old, new)
 	other := bytes.Clone(old)
 	other[1000] ^= 1
 	for _, c := range []struct {
@@ -262,18 +259,18 @@ func TestOldMismatch(t *testing.T) {
 		{"longer", append(bytes.Clone(old), 0)},
 		{"empty", nil},
 	} {
-		_, err := apply(t, c.old, patch.Bytes(), nil)
+		_, err := apply(t, c.old, patch, nil)
 		if !errors.Is(err, ErrOldMismatch) {
 			t.Errorf("%s: Apply: %v, want ErrOldMismatch", c.name, err)
 		}
 	}
 	// Told to trust the old file, Apply notices only at the end: the output
 	// is wrong, and the error says so.
-	if _, err := apply(t, other, patch.Bytes(), &ApplyOptions{TrustOld: true}); !errors.Is(err, ErrResultMismatch) {
+	if _, err := apply(t, other, patch, &ApplyOptions{TrustOld: true}); !errors.Is(err, ErrResultMismatch) {
 		t.Errorf("trusted wrong old: Apply: %v, want ErrResultMismatch", err)
 	}
 	// A trusted old file shorter than the header says is found while reading.
-	if _, err := apply(t, old[:len(old)/2], patch.Bytes(), &ApplyOptions{TrustOld: true}); !errors.Is(err, ErrOldMismatch) {
+	if _, err := apply(t, old[:len(old)/2], patch, &ApplyOptions{TrustOld: true}); !errors.Is(err, ErrOldMismatch) {
 		t.Errorf("trusted short old: Apply: %v, want ErrOldMismatch", err)
 	}
 }
@@ -317,14 +314,11 @@ func TestTruncatedAndFlipped(t *testing.T) {
 func TestApplyErrorsPassedOn(t *testing.T) {
 	old := syntheticBinary(256<<10, 15)
 	new := edit(old, 100, 16)
-	var patch bytes.Buffer
-	if err := Diff(old, new, &patch, nil); err != nil {
-		t.Fatal(err)
-	}
+	patch := diffOf(t, old, new)
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := Apply(ctx, bytes.NewReader(old), bytes.NewReader(patch.Bytes()), &bytes.Buffer{}, nil)
+		_, err := Apply(ctx, bytes.NewReader(old), bytes.NewReader(patch), &bytes.Buffer{}, nil)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Apply: %v, want context.Canceled", err)
 		}
@@ -332,13 +326,10 @@ func TestApplyErrorsPassedOn(t *testing.T) {
 	t.Run("cancelled midway", func(t *testing.T) {
 		old := syntheticBinary(3*BlockSize, 17)
 		new := edit(old, 100, 18)
-		var patch bytes.Buffer
-		if err := Diff(old, new, &patch, nil); err != nil {
-			t.Fatal(err)
-		}
+		patch := diffOf(t, old, new)
 		ctx, cancel := context.WithCancel(context.Background())
 		w := &cancellingWriter{cancel: cancel}
-		_, err := Apply(ctx, bytes.NewReader(old), bytes.NewReader(patch.Bytes()), w, nil)
+		_, err := Apply(ctx, bytes.NewReader(old), bytes.NewReader(patch), w, nil)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Apply: %v, want context.Canceled", err)
 		}
@@ -348,7 +339,7 @@ func TestApplyErrorsPassedOn(t *testing.T) {
 	})
 	t.Run("patch read error", func(t *testing.T) {
 		boom := errors.New("network down")
-		r := &failingReader{r: bytes.NewReader(patch.Bytes()), after: HeaderSize + 100, err: boom}
+		r := &failingReader{r: bytes.NewReader(patch), after: HeaderSize + 100, err: boom}
 		_, err := Apply(context.Background(), bytes.NewReader(old), r, &bytes.Buffer{}, nil)
 		if !errors.Is(err, boom) || errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Apply: %v, want the reader's own error, not ErrCorrupt", err)
@@ -356,7 +347,7 @@ func TestApplyErrorsPassedOn(t *testing.T) {
 	})
 	t.Run("write error", func(t *testing.T) {
 		boom := errors.New("disk full")
-		_, err := Apply(context.Background(), bytes.NewReader(old), bytes.NewReader(patch.Bytes()), failingWriter{boom}, nil)
+		_, err := Apply(context.Background(), bytes.NewReader(old), bytes.NewReader(patch), failingWriter{boom}, nil)
 		if !errors.Is(err, boom) {
 			t.Fatalf("Apply: %v, want the writer's error", err)
 		}

@@ -102,13 +102,10 @@ func TestFarShortMatches(t *testing.T) {
 	}{{40, false}, {farAdd - 1, false}, {4 * farAdd, true}} {
 		snippet := old[far : far+c.n]
 		new := append(append(bytes.Clone(old[:100<<10]), snippet...), old[100<<10:200<<10]...)
-		var patch bytes.Buffer
-		if err := Diff(old, new, &patch, nil); err != nil {
-			t.Fatal(err)
-		}
+		patch := diffOf(t, old, new)
 		r := &farthestReaderAt{Reader: bytes.NewReader(old)}
 		var out bytes.Buffer
-		if _, err := Apply(context.Background(), r, bytes.NewReader(patch.Bytes()), &out, &ApplyOptions{TrustOld: true}); err != nil {
+		if _, err := Apply(context.Background(), r, bytes.NewReader(patch), &out, &ApplyOptions{TrustOld: true}); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(out.Bytes(), new) {
@@ -119,6 +116,6 @@ func TestFarShortMatches(t *testing.T) {
 			t.Errorf("a match of %d bytes 1.3 MiB from the applier's position: Apply read old up to byte %d; reading there is %v, want %v",
 				c.n, r.end, readsFar, c.readsFar)
 		}
-		t.Logf("%d far bytes: patch %d bytes, old read up to %d", c.n, patch.Len(), r.end)
+		t.Logf("%d far bytes: patch %d bytes, old read up to %d", c.n, len(patch), r.end)
 	}
 }

@@ -17,10 +17,7 @@ import (
 func TestPatcherHoldsToSigned(t *testing.T) {
 	old := syntheticBinary(64<<10, 5)
 	new := edit(old, 20, 6)
-	var patch bytes.Buffer
-	if err := Diff(old, new, &patch, nil); err != nil {
-		t.Fatal(err)
-	}
+	patch := diffOf(t, old, new)
 	sum := sha256.Sum256(new)
 	other := sha256.Sum256(old)
 	signed := verify.Digest{Algorithm: verify.SHA256, Sum: sum[:]}
@@ -38,7 +35,7 @@ func TestPatcherHoldsToSigned(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := Patcher{}.Patch(context.Background(), bytes.NewReader(old), bytes.NewReader(patch.Bytes()), &out, c.size, c.digest)
+			err := Patcher{}.Patch(context.Background(), bytes.NewReader(old), bytes.NewReader(patch), &out, c.size, c.digest)
 			if c.ok {
 				if err != nil || !bytes.Equal(out.Bytes(), new) {
 					t.Fatalf("Patch: %v, made the new file: %v", err, bytes.Equal(out.Bytes(), new))
