@@ -46,11 +46,11 @@ const readBuf = 64 << 10
 // Apply reads a patch made by Diff, checks that old is the file it starts
 // from (unless opts.TrustOld), and writes the new file to out strictly
 // sequentially, reading old only through ReadAt. Memory is constant, about
-// Window + 3×BlockSize + 1 MiB whatever the file sizes (two blocks of
-// output, one decoding while the other is hashed and written to out in a
-// goroutine of Apply's; one of differences; the last MiB what the modes
-// learned, the table of records and a window on old). out is written from
-// that goroutine, never after Apply returns.
+// Window + 4×BlockSize + 1 MiB whatever the file sizes (two blocks of
+// output and two of differences, taking turns in three goroutines, see
+// pipeline; the last MiB what the modes learned, the tables of records and
+// a span of old). out is written from a goroutine of Apply's, never after
+// Apply returns; old is read from another.
 //
 // Apply never writes more than the header's NewSize to out, and checks the
 // size and sha256 of what it wrote against the header at the end. Until it
@@ -104,11 +104,9 @@ func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer,
 	bufSize := min(BlockSize, h.NewSize)
 	hash := sha256.New()
 	a := applier{
-		ctx: ctx, old: oldWindow{r: old, size: h.OldSize}, h: h, st: &st, src: src,
-		body:  newBody(dec, readBuf),
-		out:   newSink(ctx, hash, out, int(bufSize)),
-		diffs: make([]byte, bufSize),
-		lens:  make([]recordLens, 0, min(MaxBlockRecords, bufSize)),
+		ctx: ctx, h: h, st: &st, src: src,
+		body: newBody(dec, readBuf),
+		out:  newPipeline(ctx, oldWindow{r: old, size: h.OldSize}, hash, out, int(bufSize)),
 	}
 	err = a.run()
 	if werr := a.out.close(); err == nil {
@@ -145,16 +143,12 @@ func CheckOld(old io.ReaderAt, h Header) error {
 // applier is one run of Apply's block loop.
 type applier struct {
 	ctx     context.Context
-	old     oldWindow
-	out     *sink // hashes and writes each block while the next decodes
+	out     *pipeline // finishes, hashes and writes each block while the next decodes
 	h       Header
 	st      *Stats
 	src     *patchReader
 	body    *body
-	diffs   []byte       // the differences of the current block's add bytes
-	lens    []recordLens // the current block's records
-	pred    *predictor   // what the blocks so far taught the modes; made at the first that learns
-	written int64        // output bytes made and sent to out
+	written int64 // output bytes made and sent to out
 	oldPos  int64
 }
 
@@ -193,9 +187,9 @@ func (a *applier) run() error {
 	return nil
 }
 
-// readBlock decodes one block and writes its output: the controls, each
-// copying its add bytes from old into place; then the differences, added
-// onto them; then the extra bytes, into the gaps between.
+// readBlock decodes one block and sends it on to be finished: the
+// controls; each record's add bytes, copied from old into place; the
+// differences to add onto them; then the extra bytes, into the gaps.
 func (a *applier) readBlock() error {
 	n, err := a.body.uvarint()
 	if err != nil {
@@ -204,19 +198,17 @@ func (a *applier) readBlock() error {
 	modes := uint64(modesOf(a.h.Version))
 	m := mode(n % modes)
 	n /= modes
-	if a.pred == nil && (m == modeCode || m == modeTables) {
-		a.pred = new(predictor)
-	}
 	if n == 0 || n > MaxBlockRecords {
 		return fmt.Errorf("%w: block at output byte %d has %d records, want 1 to %d", ErrCorrupt, a.written, n, MaxBlockRecords)
 	}
-	block, err := a.out.buffer()
+	out, err := a.out.buffer()
 	if err != nil {
 		return err
 	}
+	w := a.out.work()
 	room := uint64(min(BlockSize, a.h.NewSize-a.written))
 	size, adds := uint64(0), uint64(0)
-	a.lens = a.lens[:0]
+	lens := w.lens[:0]
 	for range n {
 		seek, err := a.body.varint()
 		if err != nil {
@@ -245,10 +237,7 @@ func (a *applier) readBlock() error {
 		if add > uint64(a.h.OldSize-a.oldPos) {
 			return fmt.Errorf("%w: record %d adds %d bytes from %d, past the old file's %d bytes", ErrCorrupt, a.st.Records, add, a.oldPos, a.h.OldSize)
 		}
-		if err := a.old.readAt(block[size:size+add], a.oldPos); err != nil {
-			return err
-		}
-		a.lens = append(a.lens, recordLens{uint32(add), uint32(extra), a.oldPos})
+		lens = append(lens, recordLens{uint32(add), uint32(extra), a.oldPos})
 		a.oldPos += int64(add)
 		adds += add
 		size += add + extra
@@ -256,31 +245,28 @@ func (a *applier) readBlock() error {
 		a.st.Copied += int64(add)
 		a.st.Extra += int64(extra)
 	}
-	if err := a.readRuns(int(adds)); err != nil {
+	w.lens = lens
+	if err := a.readRuns(w.diffs[:adds]); err != nil {
 		return err
 	}
-	// Each record's old bytes, already in place, become its new bytes
-	// with its differences; then its extra bytes follow them.
-	off, d := 0, a.diffs
-	for _, l := range a.lens {
-		a.pred.convert(m, block[off:off+int(l.add)], d[:l.add], l.oldPos, a.written+int64(off), true)
-		d = d[l.add:]
+	off := 0
+	for _, l := range lens {
 		off += int(l.add)
-		if _, err := a.body.readFull(block[off : off+int(l.extra)]); err != nil {
+		if _, err := a.body.readFull(out[off : off+int(l.extra)]); err != nil {
 			return a.bodyErr(err, "extra bytes")
 		}
 		off += int(l.extra)
 	}
-	a.out.send(block[:size])
+	a.out.send(&block{out: out[:size], m: m, at: a.written, work: w})
 	a.written += int64(size)
 	return nil
 }
 
 // readRuns reads the block's difference bytes, written as runs of zeros
-// and literals, into diffs: one difference for each byte of the block's
-// add runs, which follow one another across records.
-func (a *applier) readRuns(total int) error {
-	d := a.diffs[:total]
+// and literals, into d: one difference for each byte of the block's add
+// runs, which follow one another across records.
+func (a *applier) readRuns(d []byte) error {
+	total := len(d)
 	clear(d)
 	for at := 0; at < total; {
 		zeros, err := a.body.uvarint()
@@ -300,58 +286,6 @@ func (a *applier) readRuns(total int) error {
 			return a.bodyErr(err, "difference bytes")
 		}
 		at += int(lits)
-	}
-	return nil
-}
-
-// oldBuf is the size of the window Apply reads the old file through. A
-// record's add run is often a few dozen bytes, and the next one starts
-// near where it ended: one read each was 40% of a 61 MB binary's apply
-// time. On versitygw 1.7 -> 1.8, 16 KiB made 31,000 reads of old where
-// 4 KiB made 41,000 and took 13% more CPU; 64 KiB took 48% more than
-// 16 KiB, copying more than it saved.
-const oldBuf = 16 << 10
-
-// oldWindow reads the old file through one buffer: a read inside what the
-// buffer holds is a copy.
-type oldWindow struct {
-	r    io.ReaderAt
-	size int64  // the old file's size, per the header
-	buf  []byte // made at the first read, at most oldBuf and the old size
-	at   int64  // the file offset of buf[0]
-	n    int    // how many bytes of buf hold file data
-}
-
-// readAt fills p from the old file at off, which the header says is
-// inside it.
-func (w *oldWindow) readAt(p []byte, off int64) error {
-	if len(p) == 0 {
-		return nil
-	}
-	if off >= w.at && off+int64(len(p)) <= w.at+int64(w.n) {
-		copy(p, w.buf[off-w.at:])
-		return nil
-	}
-	if w.buf == nil {
-		w.buf = make([]byte, min(oldBuf, w.size))
-	}
-	// A read as long as the buffer goes straight to the file; any other
-	// fills the buffer from off on.
-	dst, direct := p, len(p) >= len(w.buf)
-	if !direct {
-		dst = w.buf[:min(int64(len(w.buf)), w.size-off)]
-		w.n = 0
-	}
-	m, err := w.r.ReadAt(dst, off)
-	if m < len(dst) && (err == nil || err == io.EOF) {
-		return fmt.Errorf("%w: old file ends at %d, the header says it is %d bytes", ErrOldMismatch, off+int64(m), w.size)
-	}
-	if m < len(dst) {
-		return fmt.Errorf("delta: reading old file at %d: %w", off, err)
-	}
-	if !direct {
-		w.at, w.n = off, m
-		copy(p, w.buf)
 	}
 	return nil
 }

@@ -37,11 +37,11 @@ const maxMatch = 64 << 10
 // 5.98 MB and 294,000 records to 76,000, pkgserver's from 240 to 239 kB,
 // and the applier's reads of old fell from 252,000 to 14,000. 64 bytes
 // made versitygw's patch 6.21 MB, 256 bytes 6.22 MB, against 6.20 MB at
-// 128 (before records were joined). nearSeek is oldBuf: a record that
-// seeks less is likely still inside the applier's window on old.
+// 128 (before records were joined). nearSeek is oldGap: a record that
+// seeks less joins the applier's read of the records before it.
 const (
 	farAdd   = 128
-	nearSeek = oldBuf
+	nearSeek = oldGap
 )
 
 // Diff writes a patch that turns old into new: the header, then the

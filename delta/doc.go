@@ -114,13 +114,14 @@
 // of its own, yet as extra bytes they compress as well (the patch got 7%
 // smaller). That is a choice of Diff's; the format is the same.
 //
-// Apply works in two goroutines that take turns on two blocks: one
-// decodes the body (zstd, the controls, the difference runs), reads the
-// records' old bytes through a 16 KiB window and adds the differences in
-// the block's mode; the other hashes and writes. Handing the modes to the
-// second as well balanced versitygw's patch better but slowed
-// pkgserver's by a quarter (its code mode is most of its work), and cost
-// one more block of memory.
+// Apply works in three goroutines, each on its own block: one decodes
+// the patch's body (zstd, the controls, the difference runs, the extra
+// bytes); one reads the records' old bytes, a span of nearby records at a
+// time (up to 64 KiB, records under 16 KiB apart), and adds the
+// differences in the block's mode; one hashes and writes. Two goroutines,
+// decoding and finishing in one, left the writer idle: on two cores three
+// apply versitygw 1.7 -> 1.8 about 1.4 times as fast, for one more block
+// of memory.
 //
 // zstd replaces bzip2 because it decodes fast in pure Go with a bounded
 // window. The old file is hashed in the header, not trusted by name: a
