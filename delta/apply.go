@@ -28,6 +28,10 @@ type ApplyOptions struct {
 	// check against NewHash, and the caller need not hash the output
 	// again.
 	NewHash *[32]byte
+	// NewSize, if not zero, is the size the new file must have, from the
+	// same trusted source: a header that promises another is refused with
+	// ErrResultMismatch before anything is written.
+	NewSize int64
 }
 
 // Stats tells what one Apply did.
@@ -78,6 +82,9 @@ func Apply(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer,
 	}
 	if opts.NewHash != nil && *opts.NewHash != h.NewHash {
 		return st, fmt.Errorf("%w: it promises a file with sha256 %x, unlike the one wanted (%x)", ErrResultMismatch, h.NewHash, *opts.NewHash)
+	}
+	if opts.NewSize != 0 && opts.NewSize != h.NewSize {
+		return st, fmt.Errorf("%w: it promises a file of %d bytes, unlike the %d wanted", ErrResultMismatch, h.NewSize, opts.NewSize)
 	}
 	if !opts.TrustOld {
 		if err := CheckOld(old, h); err != nil {
