@@ -167,34 +167,65 @@ func (p *predictor) convert(m mode, old, x []byte, oldPos, newPos int64, decode 
 // the same fields.
 func (p *predictor) codeFields(old, x []byte, oldPos, newPos int64, decode bool) {
 	n := len(old)
-	for i := 0; i+1 < n; i++ {
-		k := fieldAt[uint16(old[i])|uint16(old[i+1])<<8]
-		if k == 0 {
+	for i := 0; i+1 < n; {
+		// Eight starts at once that candidates rules out are passed over
+		// (about 80% of the words of Go's code); the others are looked up
+		// one by one. The pass is 1.2 times as fast on versitygw's code as
+		// a lookup at every byte. Picking out each candidate's bits instead
+		// made a faster scan but a slower pass.
+		if i+9 <= n && candidates(binary.LittleEndian.Uint64(old[i:]), binary.LittleEndian.Uint64(old[i+1:])) == 0 {
+			i += 8
 			continue
 		}
-		f := i + int(k)
-		if f+4 > n {
-			continue // the field would not fit in old
-		}
-		// Field and guess, read whole before decoding writes the field.
-		target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
-		slot := &p.code[(target>>shiftBits)%shiftSlots]
-		at := uint32(newPos + int64(f))
-		guess := target + *slot - at
-		v := binary.LittleEndian.Uint32(x[f:]) // the new value, or its difference
-		if decode {
-			v += guess
-			for k := range 4 {
-				old[f+k] = byte(v>>(8*k)) - x[f+k]
+		for end := min(i+8, n-1); i < end; i++ {
+			k := fieldAt[uint16(old[i])|uint16(old[i+1])<<8]
+			if k == 0 {
+				continue
 			}
-		} else {
-			for k := range 4 {
-				x[f+k] = byte((v-guess)>>(8*k)) + old[f+k]
+			f := i + int(k)
+			if f+4 > n {
+				continue // the field would not fit in old
 			}
+			// Field and guess, read whole before decoding writes the field.
+			target := uint32(oldPos+int64(f)) + binary.LittleEndian.Uint32(old[f:])
+			slot := &p.code[(target>>shiftBits)%shiftSlots]
+			at := uint32(newPos + int64(f))
+			guess := target + *slot - at
+			v := binary.LittleEndian.Uint32(x[f:]) // the new value, or its difference
+			if decode {
+				v += guess
+				for k := range 4 {
+					old[f+k] = byte(v>>(8*k)) - x[f+k]
+				}
+			} else {
+				for k := range 4 {
+					x[f+k] = byte((v-guess)>>(8*k)) + old[f+k]
+				}
+			}
+			*slot = at + v - target
+			i = f + 3 // and i++
 		}
-		*slot = at + v - target
-		i = f + 3 // and i++
 	}
+}
+
+// candidates has the high bit set in each byte of w that may start an
+// instruction with a rel32 field, given the byte after each (w1: w one
+// byte on): an E8 or E9; a 0F before an 8x; or any byte before a ModRM
+// that names RIP. It never misses a start that fieldAt knows
+// (TestCandidates); it may name others.
+func candidates(w, w1 uint64) uint64 {
+	const ones = 0x0101010101010101
+	call := zeroBytes(w&^ones ^ 0xE8*ones)
+	jcc := zeroBytes(w^0x0F*ones) & zeroBytes(w1&(0xF0*ones)^0x80*ones)
+	rip := zeroBytes(w1&(0xC7*ones) ^ 0x05*ones)
+	return call | jcc | rip
+}
+
+// zeroBytes has the high bit set in each zero byte of v, perhaps in a byte
+// above one (where the subtraction's borrow runs on), and nowhere else.
+func zeroBytes(v uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	return (v - ones) &^ v & high
 }
 
 // addWordsOrBytes decodes modes 0 and 1, which learn nothing: it adds the

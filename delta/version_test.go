@@ -337,3 +337,29 @@ func TestWordLayout(t *testing.T) {
 		t.Fatalf("byte differences %x", got)
 	}
 }
+
+// TestCandidates: every two bytes that fieldAt takes for the start of an
+// instruction with a rel32 field are named by candidates, in each of the
+// eight places of a word and whatever bytes are around them, so the code
+// mode's skip over ruled-out words never passes a field.
+func TestCandidates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b [9]byte
+	for pair := range 1 << 16 {
+		if fieldAt[pair] == 0 {
+			continue
+		}
+		for lane := range 8 {
+			for range 4 {
+				for i := range b {
+					b[i] = byte(rng.Uint32())
+				}
+				b[lane], b[lane+1] = byte(pair), byte(pair>>8)
+				c := candidates(binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[1:]))
+				if c&(0x80<<(8*lane)) == 0 {
+					t.Fatalf("% x at byte %d of % x: a field's start that candidates rules out", b[lane:lane+2], lane, b[:8])
+				}
+			}
+		}
+	}
+}
