@@ -138,7 +138,8 @@ type Envelope struct {
 type Signature struct {
 	// KeyID is the hex sha256 of the signer's PKIX public key. It is a hint
 	// for people and logs; the verifier tries the signature with every key
-	// it pins.
+	// it pins, and a key list with every key it lists when none has this id
+	// (a revoked id is refused).
 	KeyID string `json:"keyid"`
 	// Sig is the raw signature, base64 in the document.
 	Sig []byte `json:"sig"`

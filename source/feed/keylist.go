@@ -451,6 +451,15 @@ func (t *TrustedKeys) check(env *Envelope, now time.Time) (int64, error) {
 	var revoked, expired, unlisted, failed []string
 	for _, s := range env.Signatures {
 		i := slices.IndexFunc(t.keys, func(k trustedKey) bool { return k.ID == s.KeyID })
+		if i < 0 && !t.revoked[s.KeyID] {
+			// The key id is a hint (Signature.KeyID), as it is for pinned
+			// keys: a signature under an id the list does not have is tried
+			// with each listed key still in force, so that a feed that
+			// verifies with a key pinned verifies with the same key listed.
+			i = slices.IndexFunc(t.keys, func(k trustedKey) bool {
+				return now.Before(k.Expires) && k.v.Verify(bytes.NewReader(env.Payload), s.Sig) == nil
+			})
+		}
 		switch {
 		case t.revoked[s.KeyID]:
 			revoked = append(revoked, shortID(s.KeyID))

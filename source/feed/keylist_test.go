@@ -205,6 +205,40 @@ func TestFeedSignatureForgedUnderListedKeyID(t *testing.T) {
 	}
 }
 
+// TestFeedUnderWrongKeyID: the key id is a hint. A listed key's signature
+// under an id the list does not have verifies, as it does with the key
+// pinned (FuzzParse found the two disagreeing); under a revoked key's id,
+// or past the key's expiry, it does not.
+func TestFeedUnderWrongKeyID(t *testing.T) {
+	t.Parallel()
+	h := newHierarchy(t, 1, 1)
+	k := h.issue(time.Hour)
+	gone := h.issue(time.Hour)
+	if err := h.kf.Revoke(gone.KeyID()); err != nil {
+		t.Fatal(err)
+	}
+	h.sign(h.roots...)
+	tk := update(t, h.pinned(1), h.keys)
+	relabel := func(id string) []byte {
+		var env Envelope
+		if err := json.Unmarshal(signedFeed(t, 42, k), &env); err != nil {
+			t.Fatal(err)
+		}
+		env.Signatures[0].KeyID = id
+		data, _ := json.Marshal(&env)
+		return data
+	}
+	if _, epoch, err := tk.ParseFeed(relabel("not-an-id"), h.now); err != nil || epoch == 0 {
+		t.Errorf("a listed key's signature under another id: epoch %d, %v; want it verified", epoch, err)
+	}
+	if _, _, err := tk.ParseFeed(relabel(gone.KeyID()), h.now); !errors.Is(err, ErrKeyRevoked) {
+		t.Errorf("under a revoked key's id: %v, want ErrKeyRevoked", err)
+	}
+	if _, _, err := tk.ParseFeed(relabel("not-an-id"), h.now.Add(time.Hour)); !errors.Is(err, verify.ErrBadSignature) {
+		t.Errorf("under another id, past the key's expiry: %v, want a bad signature", err)
+	}
+}
+
 func TestKeyListSignedByNonRoot(t *testing.T) {
 	t.Parallel()
 	h := newHierarchy(t, 1, 1)
