@@ -60,12 +60,18 @@ func Diff(old, new []byte, w io.Writer, opts *DiffOptions) error {
 // for a 60 MB file) is not interrupted, only looked at before and after.
 // What was written to w until then is not a patch.
 func DiffContext(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions) error {
-	return diff(ctx, old, new, w, opts, Version)
+	return diff(ctx, old, new, w, opts, layout{Version, diffBlockSize})
 }
 
-// diff is DiffContext writing format version 1, 2 or 3. Only tests write
-// the older ones, to check that patches already in the field still apply.
-func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, version int) error {
+// layout is what diff writes beyond DiffOptions: the format version (1,
+// 2 or 3) and the output at which it ends a block (at most BlockSize).
+// Only tests write other versions or blocks than DiffContext does, to
+// check that patches already in the field still apply.
+type layout struct {
+	version, blockSize int
+}
+
+func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, l layout) error {
 	if opts == nil {
 		opts = &DiffOptions{}
 	}
@@ -75,7 +81,7 @@ func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, 
 	if len(new) > DefaultMaxNewSize {
 		return fmt.Errorf("%w: new file is %d bytes, clients accept at most %d by default", ErrTooLarge, len(new), DefaultMaxNewSize)
 	}
-	h := Header{Version: version, OldSize: int64(len(old)), OldHash: sha256.Sum256(old), NewSize: int64(len(new)), NewHash: sha256.Sum256(new)}
+	h := Header{Version: l.version, OldSize: int64(len(old)), OldHash: sha256.Sum256(old), NewSize: int64(len(new)), NewHash: sha256.Sum256(new)}
 	hb, err := h.MarshalBinary()
 	if err != nil {
 		return err
@@ -100,7 +106,7 @@ func diff(ctx context.Context, old, new []byte, w io.Writer, opts *DiffOptions, 
 		enc.Close()
 		return err
 	}
-	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: newBlockWriter(enc, version)}
+	d := differ{ctx: ctx, old: old, new: new, sa: suffixArray(old), prefix: prefixIndex(old), prefix3: prefix3Index(old), blocks: newBlockWriter(enc, l)}
 	err = d.run()
 	if err == nil {
 		err = d.flushRecord()

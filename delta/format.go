@@ -32,10 +32,11 @@ const HeaderSize = 96
 const Window = 1 << 20
 
 // BlockSize is the most output one block of records may make. Apply holds
-// one block of output and one of its differences while it fills it, so
-// these are Apply's other large buffers. On versitygw 1.7 -> 1.8, 64 KiB blocks made
-// 3% larger patches than 1 MiB, and 4 MiB blocks 1% smaller ones for three
-// times the memory.
+// a few blocks of output and of their differences in flight, so these are
+// its other large buffers. Diff cuts its blocks smaller (diffBlockSize);
+// patches it made with blocks of BlockSize still apply, in the same
+// memory. On versitygw 1.7 -> 1.8, 64 KiB blocks made 3% larger patches
+// than 1 MiB, and 4 MiB blocks 1% smaller ones for three times the memory.
 const BlockSize = 1 << 20
 
 // MaxBlockRecords is the most records one block may hold. Apply keeps the

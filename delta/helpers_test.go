@@ -91,7 +91,7 @@ func edit(old []byte, edits int, seed uint64) []byte {
 func roundTrip(t *testing.T, old, new []byte) []byte {
 	t.Helper()
 	var v1 bytes.Buffer
-	if err := diff(context.Background(), old, new, &v1, nil, 1); err != nil {
+	if err := diff(context.Background(), old, new, &v1, nil, layout{1, BlockSize}); err != nil {
 		t.Fatalf("diff, version 1: %v", err)
 	}
 	roundTripPatch(t, old, new, v1.Bytes())

@@ -85,6 +85,10 @@ func childPeakRSS(out []byte) (int64, error) {
 // process, runtime included, whatever the file sizes.
 const maxApplyRSS = 16 << 20
 
+// TestApplyMemory applies, in a child process, a 64 MiB patch as Diff
+// makes it and a 16 MiB one cut in blocks as large as the format allows
+// (as Diff made them before, and patches in the field still are): Apply's
+// pools hold four small blocks or two large ones, within the same bound.
 func TestApplyMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: diffs a 64 MiB pair")
@@ -92,13 +96,23 @@ func TestApplyMemory(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's shadow memory makes the RSS bound meaningless")
 	}
-	const size = 64 << 20
+	for _, c := range []struct {
+		size      int
+		blockSize int
+	}{{64 << 20, diffBlockSize}, {16 << 20, BlockSize}} {
+		t.Run(fmt.Sprintf("%d MiB in blocks of %d KiB", c.size>>20, c.blockSize>>10), func(t *testing.T) {
+			applyMemory(t, c.size, layout{Version, c.blockSize})
+		})
+	}
+}
+
+func applyMemory(t *testing.T, size int, l layout) {
 	rng := rand.NewChaCha8([32]byte{1})
 	old := make([]byte, size)
 	rng.Read(old)
 	// Code-like changes all over, and 4 MiB of new bytes in the middle, so
 	// the patch has every kind of record and long extra runs.
-	new := edit(old, 5000, 20)
+	new := edit(old, size/(64<<20/5000), 20)
 	ins := make([]byte, 4<<20)
 	rng.Read(ins)
 	new = append(new[:size/2], append(ins, new[size/2:]...)...)
@@ -107,15 +121,16 @@ func TestApplyMemory(t *testing.T) {
 	oldPath, patchPath, outPath := filepath.Join(dir, "old"), filepath.Join(dir, "patch"), filepath.Join(dir, "new")
 	var patch bytes.Buffer
 	start := time.Now()
-	if err := Diff(old, new, &patch, nil); err != nil {
+	if err := diff(context.Background(), old, new, &patch, nil, l); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
 	t.Logf("diffed %d -> %d bytes in %v: patch %d bytes", len(old), len(new), took, patch.Len())
-	// Typically 30 s on 2 busy cores. The bound is loose, to catch a scan or
-	// a suffix sort gone quadratic, not to time a shared machine.
+	// Typically 30 s for 64 MiB on 2 busy cores. The bound is loose, to
+	// catch a scan or a suffix sort gone quadratic, not to time a shared
+	// machine.
 	if took > 3*time.Minute {
-		t.Errorf("Diff of 64 MiB took %v", took)
+		t.Errorf("Diff of %d MiB took %v", size>>20, took)
 	}
 	if err := os.WriteFile(oldPath, old, 0o644); err != nil {
 		t.Fatal(err)

@@ -47,3 +47,36 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestDifferencesReused makes each block's changed bytes reach a different
+// way into it, and some blocks hold fewer add bytes than others (new bytes
+// inserted), so that Apply's difference buffers, going round, come back
+// with literals where the next block has zeros: readRuns must clear
+// those, and only those are left to clear.
+func TestDifferencesReused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const blocks = 3 * inFlight
+	old := make([]byte, blocks*diffBlockSize)
+	for i := range old {
+		old[i] = byte(rng.Uint32())
+	}
+	var new []byte
+	for b := range blocks {
+		part := bytes.Clone(old[b*diffBlockSize : (b+1)*diffBlockSize])
+		// Changed bytes every 64 on average over a random share of the
+		// block, sparse enough to stay one matched record.
+		reach := rng.IntN(len(part))
+		for i := rng.IntN(64); i < reach; i += 1 + rng.IntN(127) {
+			part[i]++
+		}
+		if b%3 == 1 {
+			ins := make([]byte, 1+rng.IntN(diffBlockSize/2))
+			for i := range ins {
+				ins[i] = byte(rng.Uint32())
+			}
+			part = append(part[:len(part)/2], append(ins, part[len(part)/2:]...)...)
+		}
+		new = append(new, part...)
+	}
+	roundTrip(t, old, new)
+}

@@ -48,13 +48,17 @@ func TestVersionFixtures(t *testing.T) {
 			if !bytes.Equal(out.Bytes(), want) {
 				t.Fatalf("the %s fixture made %d bytes that are not %s-new.bin's %d", c.name, out.Len(), c.name, len(want))
 			}
-			// The same pair as this package writes it now, in each version.
+			// The same pair as this package writes it now, in each version,
+			// with blocks as Diff cuts them and as large as the format
+			// allows (as Diff cut them before).
 			for v := 1; v <= Version; v++ {
-				var p bytes.Buffer
-				if err := diff(context.Background(), old, want, &p, nil, v); err != nil {
-					t.Fatal(err)
+				for _, size := range []int{diffBlockSize, BlockSize} {
+					var p bytes.Buffer
+					if err := diff(context.Background(), old, want, &p, nil, layout{v, size}); err != nil {
+						t.Fatal(err)
+					}
+					roundTripPatch(t, old, want, p.Bytes())
 				}
-				roundTripPatch(t, old, want, p.Bytes())
 			}
 		})
 	}
@@ -122,7 +126,7 @@ func TestModesPay(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			now := roundTrip(t, c.old, c.new)
 			var before bytes.Buffer
-			if err := diff(context.Background(), c.old, c.new, &before, nil, c.version-1); err != nil {
+			if err := diff(context.Background(), c.old, c.new, &before, nil, layout{c.version - 1, diffBlockSize}); err != nil {
 				t.Fatal(err)
 			}
 			roundTripPatch(t, c.old, c.new, before.Bytes())
