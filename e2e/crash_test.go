@@ -32,7 +32,7 @@ func TestCrashDuringUpdate(t *testing.T) {
 	pad := make([]byte, 48<<20)
 	rand.Read(pad)
 	newBytes := append(data, pad...)
-	if err := os.WriteFile(newBin, newBytes, 0o755); err != nil {
+	if err := writeFile(newBin, newBytes, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	oldBytes, err := os.ReadFile(w.target)
@@ -119,7 +119,7 @@ func reset(t *testing.T, w *world, oldBytes []byte) {
 	for _, e := range ents {
 		os.Remove(filepath.Join(w.bin, e.Name()))
 	}
-	if err := os.WriteFile(w.target, oldBytes, 0o755); err != nil {
+	if err := writeFile(w.target, oldBytes, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	os.RemoveAll(w.state)

@@ -43,7 +43,7 @@ func TestDeltaKillDuringPatch(t *testing.T) {
 		for _, n := range names(t, h.bin) {
 			os.Remove(filepath.Join(h.bin, n))
 		}
-		if err := os.WriteFile(h.target, oldBytes, 0o755); err != nil {
+		if err := writeFile(h.target, oldBytes, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		os.RemoveAll(h.state)

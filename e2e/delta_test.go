@@ -119,10 +119,10 @@ func startDeltaServer(t *testing.T, root, seed string, oldBytes, newBytes []byte
 		// first sees them.
 		copyDir(t, seed, filepath.Join(ps.releases, ".patches", "hello"))
 	}
-	if err := os.WriteFile(filepath.Join(ps.releases, platformName("hello", "1.0.0")), oldBytes, 0o755); err != nil {
+	if err := writeFile(filepath.Join(ps.releases, platformName("hello", "1.0.0")), oldBytes, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(d.published, newBytes, 0o755); err != nil {
+	if err := writeFile(d.published, newBytes, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	up, err := url.Parse(ps.base)
@@ -241,7 +241,7 @@ func (d *deltaServer) install(t *testing.T, name string, exe []byte) *installed 
 		t.Fatal(err)
 	}
 	h.target = filepath.Join(h.bin, "hello"+exeSuffix())
-	if err := os.WriteFile(h.target, exe, 0o755); err != nil {
+	if err := writeFile(h.target, exe, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return h

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,12 +95,24 @@ func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dst, data, mode); err != nil {
+	if err := writeFile(dst, data, mode); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(dst, mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// writeFile is os.WriteFile with syscall.ForkLock held for reading, so
+// that no goroutine of this test binary forks while the file is open for
+// writing. A child forked then inherits the write descriptor until its own
+// exec, and running the file in that window fails with "text file busy"
+// (ETXTBSY, golang/go#22315): these tests run in parallel and fork all the
+// time. ForkLock is what fork takes for writing.
+func writeFile(name string, data []byte, mode os.FileMode) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(name, data, mode)
 }
 
 // keys makes a fresh signing key and writes its public half to dir.

@@ -18,8 +18,9 @@ import (
 
 // loopback times what the updater does over HTTP from 127.0.0.1: fetch the
 // full new file and check its sha256, against hash the installed file (to
-// find the patch that starts from it), fetch the patch and apply it with
-// delta.Patcher, which holds the result to the signed size and digest;
+// find the patch that starts from it), fetch the patch to a file and check
+// its sha256, and apply it with delta.Patcher, which holds the result to
+// the signed size and digest;
 // and the patch once more without hashing the installed file, as when the
 // updater installed it and remembers its digest. All write the new file
 // to a new file, as the updater stages each download in a temporary file of
@@ -36,6 +37,10 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 		return 0, 0, 0, err
 	}
 	newSize, signed := fi.Size(), verify.Digest{Algorithm: verify.SHA256, Sum: want}
+	patchSum, err := digest(patch)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, p.new) })
 	mux.HandleFunc("/patch", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, patch) })
@@ -67,15 +72,33 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 		return nil
 	}
 	getPatch := func(hashOld bool) error {
+		if hashOld {
+			if _, err := digest(p.old); err != nil {
+				return err
+			}
+		}
+		// As the updater does: the patch is downloaded to a file of its
+		// own and checked against its signed digest, then applied.
 		resp, err := http.Get(srv.URL + "/patch")
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if hashOld {
-			if _, err := digest(p.old); err != nil {
-				return err
-			}
+		pf, err := os.Create(out + ".patch")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(pf.Name())
+		defer pf.Close()
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(pf, h), resp.Body); err != nil {
+			return err
+		}
+		if !bytes.Equal(h.Sum(nil), patchSum) {
+			return fmt.Errorf("downloaded patch has the wrong sha256")
+		}
+		if _, err := pf.Seek(0, io.SeekStart); err != nil {
+			return err
 		}
 		old, err := os.Open(p.old)
 		if err != nil {
@@ -86,7 +109,7 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 		if err != nil {
 			return err
 		}
-		if err := (delta.Patcher{}).Patch(context.Background(), old, resp.Body, f, newSize, signed); err != nil {
+		if err := (delta.Patcher{}).Patch(context.Background(), old, pf, f, newSize, signed); err != nil {
 			f.Close()
 			return err
 		}
