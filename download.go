@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/molt-go/update/source"
 	"github.com/molt-go/update/verify"
 )
 
-// download streams asset a into f, hashing as it goes, and resumes from the
+// download streams asset a into w, hashing as it goes, and resumes from the
 // last byte written when the connection breaks. It stops at the promised
 // size plus one byte, so a server cannot make it write more than promised.
 // It returns the hasher so the caller checks the digest.
-func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *stepRun) (h *verify.Hasher, err error) {
+func (u *Updater) download(ctx context.Context, a source.Asset, w io.Writer, st *stepRun) (h *verify.Hasher, err error) {
 	limit := a.Size
 	if limit <= 0 {
 		limit = u.o.MaxAssetSize
@@ -33,7 +32,7 @@ func (u *Updater) download(ctx context.Context, a source.Asset, f *os.File, st *
 		u.o.Progress(Progress{Asset: a.Name, Total: max(a.Size, 0)})
 	}
 	h = verify.NewHasher(a.Digest)
-	p := newPipeline(f, h)
+	p := newPipeline(w, h)
 	defer func() {
 		// Every chunk must be written and hashed before the sum is read.
 		if cerr := p.close(); err == nil && cerr != nil {

@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +19,11 @@ import (
 // known), the signed ones of the new executable: the updater installs what Patch
 // vouched for and does not hash it a second time (delta.Patcher checks as
 // it writes, so the patch costs one sha256 of the result, as the full
-// download does). With Options.Patcher nil, releases are always fetched in
-// full.
+// download does). The patch streams into Patch as it downloads; the
+// reader ends (io.EOF) only once the whole patch has arrived and matched
+// its signed digest, and fails otherwise, so a Patcher should read it to
+// the end before vouching for anything. With Options.Patcher nil, releases
+// are always fetched in full.
 type Patcher interface {
 	Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer, size int64, digest verify.Digest) error
 }
@@ -62,41 +66,26 @@ func (u *Updater) fetchPatch(ctx context.Context, s *state, c *candidate) (strin
 	return staged, p.To
 }
 
-// applyPatch downloads patch p, checks its digest, applies it to the
-// installed executable and checks the result against the signed digest.
+// applyPatch streams patch p into the Patcher as it downloads, checking
+// the patch's digest as it goes, and takes the result only if both the
+// patch's digest and the Patcher's check of the result against the signed
+// digest pass. The Patcher sees the end of the patch only once its digest
+// has checked, so a Patcher that reads to the end (delta.Patcher does)
+// fails on a patch that does not. Nothing but the staged result is
+// written, and applying overlaps downloading: staging the patch in a file
+// first cost hello's update over loopback a tenth of its time.
 func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate) (staged string, err error) {
 	to := c.version.Original()
-	pf, err := u.o.Applier.Stage(u.o.Target)
-	if err != nil {
-		return "", err
+	if p.To.IsZero() {
+		// Nothing to hold the result to: never install it.
+		vst := u.begin(StepVerify, to)
+		return "", vst.end(fmt.Errorf("%w: patch %s names no digest of what it makes", ErrNotVerified, p.Name))
 	}
-	defer func() {
-		pf.Close()
-		os.Remove(pf.Name())
-	}()
-	st := u.begin(StepDownload, to)
-	st.ev.Patch = true
-	pa := source.Asset{Name: p.Name, Size: p.Size, Digest: p.Digest, URL: p.URL}
-	h, err := u.download(ctx, pa, pf, st)
-	if err == nil {
-		err = h.Check()
-	}
-	if err != nil {
-		return "", st.end(err)
-	}
-	if full := c.asset.Size; full > p.Size {
-		st.ev.Saved = full - p.Size
-	}
-	st.end(nil)
-
 	old, err := os.Open(u.o.Target)
 	if err != nil {
 		return "", err
 	}
 	defer old.Close()
-	if _, err := pf.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
 	out, err := u.o.Applier.Stage(u.o.Target)
 	if err != nil {
 		return "", err
@@ -107,12 +96,42 @@ func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate)
 			os.Remove(out.Name())
 		}
 	}()
-	vst := u.begin(StepVerify, to)
-	if p.To.IsZero() {
-		// Nothing to hold the result to: never install it.
-		return "", vst.end(fmt.Errorf("%w: patch %s names no digest of what it makes", ErrNotVerified, p.Name))
+	pr, pw := io.Pipe()
+	patched := make(chan error, 1)
+	go func() {
+		err := u.o.Patcher.Patch(ctx, old, pr, out, p.ToSize, p.To)
+		// A Patcher that stops early stops the download, and one that
+		// never read to the end cannot hold it up.
+		pr.CloseWithError(errPatcherDone)
+		patched <- err
+	}()
+
+	st := u.begin(StepDownload, to)
+	st.ev.Patch = true
+	pa := source.Asset{Name: p.Name, Size: p.Size, Digest: p.Digest, URL: p.URL}
+	h, err := u.download(ctx, pa, pw, st)
+	if err == nil {
+		err = h.Check()
 	}
-	if err := u.o.Patcher.Patch(ctx, old, io.LimitReader(pf, p.Size), out, p.ToSize, p.To); err != nil {
+	if err != nil {
+		pw.CloseWithError(err)
+		perr := <-patched
+		if !errors.Is(err, errPatcherDone) || perr == nil {
+			return "", st.end(err)
+		}
+		// The download stopped because the Patcher refused the patch or
+		// its result: that is the verdict, and the rest was not fetched.
+		st.end(fmt.Errorf("%w: %w", errPatcherDone, perr))
+		return "", u.begin(StepVerify, to).end(fmt.Errorf("%w: patch %s: %w", ErrNotVerified, p.Name, perr))
+	}
+	if full := c.asset.Size; full > p.Size {
+		st.ev.Saved = full - p.Size
+	}
+	st.end(nil)
+
+	vst := u.begin(StepVerify, to)
+	pw.Close()
+	if err := <-patched; err != nil {
 		return "", vst.end(fmt.Errorf("%w: patch %s: %w", ErrNotVerified, p.Name, err))
 	}
 	if err := out.Close(); err != nil {
@@ -121,3 +140,7 @@ func (u *Updater) applyPatch(ctx context.Context, p *source.Patch, c *candidate)
 	vst.end(nil)
 	return out.Name(), nil
 }
+
+// errPatcherDone is what the download of a patch meets once the Patcher
+// has returned and reads no more.
+var errPatcherDone = errors.New("the patcher has stopped reading the patch")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -174,4 +175,48 @@ func TestPatchTruncatedGivesUpAfterOneResume(t *testing.T) {
 		t.Fatalf("%d opens, want %d: the patch and %d resume, then the full release", got, want, patchRetries)
 	}
 	assertOnly(t, o.Target)
+}
+
+// lyingPatcher reads the whole patch and, if it ends cleanly, writes
+// result and says it is the signed file: a Patcher that checks nothing.
+type lyingPatcher struct {
+	result []byte
+	sawEnd chan bool
+}
+
+func (p lyingPatcher) Patch(ctx context.Context, old io.ReaderAt, patch io.Reader, out io.Writer, size int64, digest verify.Digest) error {
+	_, err := io.Copy(io.Discard, patch)
+	p.sawEnd <- err == nil
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(p.result)
+	return err
+}
+
+// TestPatchEndsOnlyOnceItsDigestChecks: the patch streams into the
+// Patcher as it downloads, and the Patcher sees its end only once the
+// patch's signed digest has checked. One whose bytes were changed makes
+// the Patcher's read fail, so even a Patcher that checks nothing cannot
+// get its result installed; the full download follows. With the patch as
+// signed, the same Patcher does see the end.
+func TestPatchEndsOnlyOnceItsDigestChecks(t *testing.T) {
+	t.Parallel()
+	for _, tampered := range []bool{true, false} {
+		f := newPatchFixture(t)
+		o := f.options(t)
+		lp := lyingPatcher{result: f.new, sawEnd: make(chan bool, 1)}
+		o.Patcher = lp
+		if tampered {
+			lp.result = append(bytes.Clone(f.new), "evil"...)
+			b := bytes.Clone(f.patch)
+			b[len(b)-1] ^= 0xff
+			f.src.files["app-1.1.0.patch"] = b
+		}
+		f.check(t, o, !tampered)
+		if saw := <-lp.sawEnd; saw == tampered {
+			t.Errorf("tampered %v: the Patcher saw the end of the patch: %v", tampered, saw)
+		}
+		assertOnly(t, o.Target)
+	}
 }

@@ -7,12 +7,12 @@ import (
 	"sync/atomic"
 )
 
-// pipeline writes a download to its file and hashes it on two goroutines
-// of their own, so that reading the network, writing the disk and hashing
-// overlap instead of taking turns. Memory is a fixed ring of buffers,
-// whatever the download's size.
+// pipeline writes a download to its file (or, for a patch, to the
+// applier's pipe) and hashes it on two goroutines of their own, so that
+// reading the network, writing and hashing overlap instead of taking
+// turns. Memory is a fixed ring of buffers, whatever the download's size.
 type pipeline struct {
-	f       *os.File
+	w       io.Writer
 	h       io.Writer
 	free    chan *chunk
 	write   chan *chunk
@@ -36,9 +36,9 @@ const (
 	writebackEvery = 8 << 20
 )
 
-func newPipeline(f *os.File, h io.Writer) *pipeline {
+func newPipeline(w io.Writer, h io.Writer) *pipeline {
 	p := &pipeline{
-		f: f, h: h,
+		w: w, h: h,
 		free:  make(chan *chunk, chunkCount),
 		write: make(chan *chunk, chunkCount),
 		hash:  make(chan *chunk, chunkCount),
@@ -94,16 +94,17 @@ func (p *pipeline) release(c *chunk) {
 func (p *pipeline) writer() {
 	defer p.wg.Done()
 	var since int64
+	f, _ := p.w.(*os.File)
 	for c := range p.write {
 		if p.err() == nil {
-			if _, err := p.f.Write(c.buf[:c.n]); err != nil {
+			if _, err := p.w.Write(c.buf[:c.n]); err != nil {
 				err = &writeError{err}
 				p.werr.Store(&err)
 			} else {
 				since += int64(c.n)
 				p.written += int64(c.n)
-				if since >= writebackEvery {
-					startWriteback(p.f, p.written-since, since)
+				if since >= writebackEvery && f != nil {
+					startWriteback(f, p.written-since, since)
 					since = 0
 				}
 			}

@@ -96,7 +96,9 @@ func TestDeltaFallback(t *testing.T) {
 		breaks: func(t *testing.T, h *installed) {
 			d.setAnswer(evil)
 		},
-		events:    []string{"patch ok", "full ok"},
+		// The applier refuses the patch's header, which promises another
+		// file: the download of the patch stops there.
+		events:    []string{"patch failed", "full ok"},
 		verify:    "unlike the one wanted",
 		patchSent: true,
 	}}

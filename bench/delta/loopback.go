@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,9 +19,9 @@ import (
 
 // loopback times what the updater does over HTTP from 127.0.0.1: fetch the
 // full new file and check its sha256, against hash the installed file (to
-// find the patch that starts from it), fetch the patch to a file and check
-// its sha256, and apply it with delta.Patcher, which holds the result to
-// the signed size and digest;
+// find the patch that starts from it), fetch the patch and apply it as it
+// streams in with delta.Patcher, which holds the result to the signed size
+// and digest, the patch ending only once its own sha256 has checked;
 // and the patch once more without hashing the installed file, as when the
 // updater installed it and remembers its digest. All write the new file
 // to a new file, as the updater stages each download in a temporary file of
@@ -77,29 +78,14 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 				return err
 			}
 		}
-		// As the updater does: the patch is downloaded to a file of its
-		// own and checked against its signed digest, then applied.
+		// As the updater does: the patch streams into Patch as it
+		// downloads, and its end comes only once its sha256 has checked.
 		resp, err := http.Get(srv.URL + "/patch")
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		pf, err := os.Create(out + ".patch")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(pf.Name())
-		defer pf.Close()
-		h := sha256.New()
-		if _, err := io.Copy(io.MultiWriter(pf, h), resp.Body); err != nil {
-			return err
-		}
-		if !bytes.Equal(h.Sum(nil), patchSum) {
-			return fmt.Errorf("downloaded patch has the wrong sha256")
-		}
-		if _, err := pf.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
+		body := &checkedReader{r: resp.Body, h: sha256.New(), want: patchSum}
 		old, err := os.Open(p.old)
 		if err != nil {
 			return err
@@ -109,7 +95,7 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 		if err != nil {
 			return err
 		}
-		if err := (delta.Patcher{}).Patch(context.Background(), old, pf, f, newSize, signed); err != nil {
+		if err := (delta.Patcher{}).Patch(context.Background(), old, body, f, newSize, signed); err != nil {
 			f.Close()
 			return err
 		}
@@ -150,4 +136,21 @@ func digest(path string) ([]byte, error) {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// checkedReader hashes what it reads and ends (io.EOF) only if that
+// matches want, as the updater's stream of a patch does.
+type checkedReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	if err == io.EOF && !bytes.Equal(c.h.Sum(nil), c.want) {
+		err = fmt.Errorf("the patch has the wrong sha256")
+	}
+	return n, err
 }
