@@ -45,15 +45,6 @@ func hostArchive(version string) string {
 	return fmt.Sprintf("hello_%s_%s_%s.tar.gz", version, runtime.GOOS, runtime.GOARCH)
 }
 
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // newGitHub starts a fake GitHub API for the repository molt-go/hello, its
 // JSON shaped like the API's documented example.
 func newGitHub(t testing.TB) *ghfake.Server {

@@ -103,6 +103,16 @@ func copyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	}
 }
 
+// readFile is os.ReadFile that fails the test.
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // writeFile is os.WriteFile with syscall.ForkLock held for reading, so
 // that no goroutine of this test binary forks while the file is open for
 // writing. A child forked then inherits the write descriptor until its own
