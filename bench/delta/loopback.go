@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -38,10 +37,11 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 		return 0, 0, 0, err
 	}
 	newSize, signed := fi.Size(), verify.Digest{Algorithm: verify.SHA256, Sum: want}
-	patchSum, err := digest(patch)
+	sum, err := digest(patch)
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	patchSum := verify.Digest{Algorithm: verify.SHA256, Sum: sum}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, p.new) })
 	mux.HandleFunc("/patch", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, patch) })
@@ -85,7 +85,7 @@ func loopback(work string, p pair, patch string, rounds int) (full, molt, rememb
 			return err
 		}
 		defer resp.Body.Close()
-		body := &checkedReader{r: resp.Body, h: sha256.New(), want: patchSum}
+		body := &checkedReader{r: resp.Body, h: verify.NewHasher(patchSum)}
 		old, err := os.Open(p.old)
 		if err != nil {
 			return err
@@ -139,18 +139,19 @@ func digest(path string) ([]byte, error) {
 }
 
 // checkedReader hashes what it reads and ends (io.EOF) only if that
-// matches want, as the updater's stream of a patch does.
+// checks, as the updater's stream of a patch does.
 type checkedReader struct {
-	r    io.Reader
-	h    hash.Hash
-	want []byte
+	r io.Reader
+	h *verify.Hasher
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
-	if err == io.EOF && !bytes.Equal(c.h.Sum(nil), c.want) {
-		err = fmt.Errorf("the patch has the wrong sha256")
+	if err == io.EOF {
+		if cerr := c.h.Check(); cerr != nil {
+			err = cerr
+		}
 	}
 	return n, err
 }
